@@ -1,0 +1,143 @@
+import jsonata from 'jsonata';
+import type { MappingConfig } from '../model.js';
+
+/** Bounds on one expression evaluation: a runaway expression rejects its row, never hangs the file. */
+export interface MappingLimits {
+  /** Wall time of one evaluation. */
+  readonly timeoutMs: number;
+  /** Depth of the evaluator's recursion. */
+  readonly maxDepth: number;
+  /** Longest sequence an expression may build. */
+  readonly maxSequence: number;
+}
+
+export const DEFAULT_MAPPING_LIMITS: MappingLimits = { timeoutMs: 1000, maxDepth: 500, maxSequence: 100_000 };
+
+/** `$source`, bound for every row. */
+export interface RowSource {
+  readonly partner: string;
+  readonly feed: string;
+  readonly key: string;
+  readonly line: number;
+  readonly record: number;
+}
+
+/** The row as mappings see it: column name -> cell; a null prototype, so no header can reach `Object.prototype`. */
+export type Row = Record<string, string>;
+
+/** A mapping that could not produce an output record for a row. */
+export class MappingError extends Error {
+  override readonly name = 'MappingError';
+  constructor(
+    message: string,
+    /** JSON pointer of the output field whose expression failed, when the mapping is field by field. */
+    readonly field?: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** A mapping compiled once per feed, evaluated once per row. */
+export interface CompiledMapping {
+  map(row: Row, source: RowSource): Promise<Record<string, unknown>>;
+}
+
+/** An expression that does not compile: thrown at compile time, reported by config validation. */
+export class ExpressionSyntaxError extends Error {
+  override readonly name = 'ExpressionSyntaxError';
+  constructor(
+    message: string,
+    readonly expression: string,
+    /** 0-based character offset of the problem in the expression. */
+    readonly position: number | undefined,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** Compiles one JSONata expression with the guardrails on; throws `ExpressionSyntaxError`. */
+export function compileExpression(expression: string, limits: MappingLimits = DEFAULT_MAPPING_LIMITS): jsonata.Expression {
+  try {
+    return jsonata(expression, { timeout: limits.timeoutMs, stack: limits.maxDepth, sequence: limits.maxSequence });
+  } catch (err) {
+    const e = err as { message?: string; position?: number; token?: string; code?: string };
+    throw new ExpressionSyntaxError(`${e.message ?? String(err)}${e.code ? ` [${e.code}]` : ''}`, expression, e.position, {
+      cause: err,
+    });
+  }
+}
+
+/** Compiles a feed's mapping: each field expression in YAML order, or the one whole-object expression. */
+export function compileMapping(mapping: MappingConfig, limits: MappingLimits = DEFAULT_MAPPING_LIMITS): CompiledMapping {
+  if (mapping.kind === 'expression') {
+    const expr = compileExpression(mapping.expression, limits);
+    return {
+      async map(row, source) {
+        const value = await evaluate(expr, row, source, undefined);
+        if (value === undefined) throw new MappingError('the mapping produced nothing for this row');
+        if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+          throw new MappingError(`the mapping must produce an object, got ${describe(value)}`);
+        }
+        return value as Record<string, unknown>;
+      },
+    };
+  }
+  const fields = mapping.fields.map((f) => ({
+    pointer: `/${f.path.map((s) => s.replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`,
+    path: f.path,
+    expr: compileExpression(f.expression, limits),
+  }));
+  return {
+    async map(row, source) {
+      const out: Record<string, unknown> = {};
+      for (const field of fields) {
+        const value = await evaluate(field.expr, row, source, field.pointer);
+        if (value === undefined) continue;
+        setPath(out, field.path, value);
+      }
+      return out;
+    },
+  };
+}
+
+async function evaluate(expr: jsonata.Expression, row: Row, source: RowSource, field: string | undefined): Promise<unknown> {
+  let value: unknown;
+  try {
+    value = await expr.evaluate(row, { source });
+  } catch (err) {
+    throw new MappingError(`${field ? `${field}: ` : ''}${describeJsonataError(err)}`, field, { cause: err });
+  }
+  if (typeof value === 'function') {
+    throw new MappingError(`${field ? `${field}: ` : ''}the expression produced a function, not a value`, field);
+  }
+  return value;
+}
+
+/** Puts a value at a dotted path; the config loader guarantees no segment is `__proto__` and no path is a prefix of another. */
+function setPath(out: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let target = out;
+  for (let i = 0; i < path.length - 1; i++) {
+    const segment = path[i]!;
+    let next = target[segment];
+    if (next === undefined) {
+      next = {};
+      target[segment] = next;
+    }
+    target = next as Record<string, unknown>;
+  }
+  target[path[path.length - 1]!] = value;
+}
+
+/** JSONata throws plain objects with a code; turn them into one readable line with the value involved. */
+export function describeJsonataError(err: unknown): string {
+  const e = err as { message?: string; code?: string };
+  const text = e.message ?? String(err);
+  return e.code ? `${text} [${e.code}]` : text;
+}
+
+function describe(value: unknown): string {
+  if (Array.isArray(value)) return 'an array';
+  return value === null ? 'null' : `${typeof value} ${JSON.stringify(value)}`;
+}

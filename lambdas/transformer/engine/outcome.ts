@@ -1,0 +1,71 @@
+/** File statuses, error codes and the outcome of one file, as PRODUCT.md defines them. */
+
+export type FileStatus = 'SUCCEEDED' | 'PARTIAL' | 'FAILED' | 'DUPLICATE';
+
+export type FileErrorCode =
+  | 'EMPTY_FILE'
+  | 'ENCODING_ERROR'
+  | 'MISSING_COLUMNS'
+  | 'TOO_LARGE'
+  | 'TOO_MANY_REJECTS'
+  | 'UNKNOWN_FEED';
+
+export type RowErrorCode = 'CSV_MALFORMED' | 'MAPPING_ERROR' | 'SCHEMA_VIOLATION';
+
+export type ErrorCode = FileErrorCode | RowErrorCode;
+
+/** One rejected row, written as one line of the rejects file. Key order is the contract's. */
+export interface RowReject {
+  /** 1-based physical line where the record starts. */
+  readonly line: number;
+  /** 1-based data record number (the header is not a data record). */
+  readonly record: number;
+  readonly code: RowErrorCode;
+  readonly message: string;
+  /** The output field (JSON pointer) or mapping field the error is about, when there is one. */
+  readonly field?: string;
+  /** The record as it stood in the file, without its line terminator. */
+  readonly raw: string;
+}
+
+/** A problem with the whole file; `CSV_MALFORMED` here means the header record itself is unreadable. */
+export interface FileError {
+  readonly code: FileErrorCode | 'CSV_MALFORMED';
+  readonly message: string;
+  readonly line?: number;
+}
+
+/** What became of one file. `rowsIn = rowsOut + rowsRejected` always holds. */
+export interface FileOutcome {
+  readonly status: Exclude<FileStatus, 'DUPLICATE'>;
+  readonly partner: string;
+  readonly feed: string;
+  readonly key: string;
+  readonly rowsIn: number;
+  /** Rows that passed mapping and schema; for a FAILED file they were not published. */
+  readonly rowsOut: number;
+  readonly rowsRejected: number;
+  /** File-level errors first, then the first row errors (at most `maxErrors`). */
+  readonly errors: readonly (FileError | RowReject)[];
+  readonly bytesIn: number;
+  readonly durationMs: number;
+}
+
+/** A data error that ends the file, carried by exception out of the decode or parse stage. */
+export class FileLevelError extends Error {
+  override readonly name = 'FileLevelError';
+  constructor(
+    readonly code: FileErrorCode,
+    message: string,
+    readonly line?: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+
+  toFileError(): FileError {
+    return this.line === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, line: this.line };
+  }
+}

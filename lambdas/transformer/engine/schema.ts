@@ -1,0 +1,62 @@
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+
+/**
+ * The one Ajv set-up for output schemas: draft 2020-12, formats on, strict about the schema itself
+ * (an unknown keyword or format is an error, since it is almost always a typo that would silently
+ * validate nothing) but not about legal patterns such as `required` without `properties`. The config
+ * loader compiles every schema with it, so a schema that validates is a schema the engine can run.
+ */
+export function createSchemaAjv(): Ajv2020 {
+  const ajv = new Ajv2020({
+    strictSchema: true,
+    strictNumbers: true,
+    strictTypes: false,
+    strictTuples: false,
+    strictRequired: false,
+    allErrors: false,
+    validateFormats: true,
+  });
+  (addFormats as unknown as (a: Ajv2020) => void)(ajv);
+  return ajv;
+}
+
+/** The first schema violation of a record: a JSON pointer to the field and a message naming it. */
+export interface SchemaViolation {
+  readonly field: string;
+  readonly message: string;
+}
+
+export type RecordValidator = (record: unknown) => SchemaViolation | undefined;
+
+/** Compiles a feed's output schema once; the validator returns the first violation or nothing. */
+export function compileValidator(schema: Record<string, unknown>, ajv: Ajv2020 = createSchemaAjv()): RecordValidator {
+  const validate: ValidateFunction = ajv.compile(schema);
+  return (record) => (validate(record) ? undefined : describeViolation(validate.errors![0]!));
+}
+
+function describeViolation(error: ErrorObject): SchemaViolation {
+  const at = error.instancePath;
+  if (error.keyword === 'required') {
+    const field = `${at}/${escapePointer((error.params as { missingProperty: string }).missingProperty)}`;
+    return { field, message: `${field} is required` };
+  }
+  if (error.keyword === 'additionalProperties' || error.keyword === 'unevaluatedProperties') {
+    const p = error.params as { additionalProperty?: string; unevaluatedProperty?: string };
+    const field = `${at}/${escapePointer(p.additionalProperty ?? p.unevaluatedProperty ?? '')}`;
+    return { field, message: `${field} is not allowed by the schema` };
+  }
+  const field = at || '/';
+  if (error.keyword === 'enum') {
+    const allowed = (error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v));
+    return { field, message: `${field} must be one of ${allowed.join(', ')}` };
+  }
+  if (error.keyword === 'const') {
+    return { field, message: `${field} must be ${JSON.stringify((error.params as { allowedValue: unknown }).allowedValue)}` };
+  }
+  return { field, message: `${field} ${error.message ?? `fails ${error.keyword}`}` };
+}
+
+function escapePointer(segment: string): string {
+  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
+}

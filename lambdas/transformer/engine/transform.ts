@@ -1,0 +1,259 @@
+import type { Writable } from 'node:stream';
+import type { FeedConfig } from '../model.js';
+import { CsvTokenizer, type CsvRecord } from './csv-tokenizer.js';
+import { decodeStream } from './decode.js';
+import { compileMapping, MappingError, type CompiledMapping, type MappingLimits, type Row } from './mapping.js';
+import {
+  FileLevelError,
+  type FileError,
+  type FileOutcome,
+  type RowErrorCode,
+  type RowReject,
+} from './outcome.js';
+import { RecordWriter } from './record-writer.js';
+import { compileValidator, createSchemaAjv, type RecordValidator } from './schema.js';
+
+/** A feed ready to run: mapping and schema compiled once, reused for every file. */
+export interface CompiledFeed {
+  readonly config: FeedConfig;
+  readonly mapping: CompiledMapping;
+  readonly validate: RecordValidator;
+}
+
+/** Compiles a feed's mapping and schema. Throws on a feed the config loader would have refused. */
+export function compileFeed(config: FeedConfig, limits?: MappingLimits): CompiledFeed {
+  return {
+    config,
+    mapping: compileMapping(config.mapping, limits),
+    validate: compileValidator(config.schema, createSchemaAjv()),
+  };
+}
+
+/** Engine bounds that are not part of a feed's config. */
+export interface EngineLimits {
+  /** Longest CSV record, in characters. */
+  readonly maxRecordChars: number;
+  /** Longest output record, in characters of JSON. */
+  readonly maxOutputChars: number;
+  /** How many errors the outcome lists (the rejects stream has all of them). */
+  readonly maxErrors: number;
+}
+
+export const DEFAULT_ENGINE_LIMITS: EngineLimits = {
+  maxRecordChars: 1024 * 1024,
+  maxOutputChars: 1024 * 1024,
+  maxErrors: 100,
+};
+
+/** Progress of a running file, for a progress bar or a log line. */
+export interface Progress {
+  readonly bytes: number;
+  readonly rows: number;
+}
+
+export interface TransformRequest {
+  /** The object key (or local path) of the file: bound as `$source.key`, named in errors. */
+  readonly key: string;
+  readonly input: AsyncIterable<Uint8Array>;
+  /** Valid records go here (NDJSON or a JSON array). The caller publishes or discards them by the status. */
+  readonly output: Writable;
+  /** Rejected rows go here, one JSON object per line. */
+  readonly rejects: Writable;
+  /** The file size when known up front: an empty or oversized file is refused without reading it. */
+  readonly sizeBytes?: number;
+  readonly limits?: Partial<EngineLimits>;
+  readonly onProgress?: (progress: Progress) => void;
+}
+
+/**
+ * Streams one file through decode -> parse -> map -> validate -> write and returns its outcome.
+ * Records go out in file order; memory holds one chunk and one record at a time whatever the size
+ * of the file, and a slow output slows the reading. Data errors never throw: they are in the outcome.
+ * The streams are not ended here; the caller ends or destroys them.
+ */
+export async function transformFile(feed: CompiledFeed, request: TransformRequest): Promise<FileOutcome> {
+  const started = performance.now();
+  const limits = { ...DEFAULT_ENGINE_LIMITS, ...request.limits };
+  const config = feed.config;
+  const maxBytes = config.maxFileMiB * 1024 * 1024;
+  const output = new RecordWriter(request.output, config.output.format);
+  const rejects = new RecordWriter(request.rejects, 'ndjson');
+  const errors: (FileError | RowReject)[] = [];
+  let rowsIn = 0;
+  let rowsOut = 0;
+  let rowsRejected = 0;
+  let bytesIn = 0;
+
+  const finish = (fileError?: FileError): FileOutcome => {
+    if (fileError) errors.unshift(fileError);
+    let status: FileOutcome['status'] = fileError ? 'FAILED' : rowsRejected > 0 ? 'PARTIAL' : 'SUCCEEDED';
+    if (status === 'PARTIAL' && (rowsRejected / rowsIn) * 100 > config.errors.maxRejectedPercent) {
+      status = 'FAILED';
+      const percent = Math.round((rowsRejected / rowsIn) * 1000) / 10;
+      errors.unshift({
+        code: 'TOO_MANY_REJECTS',
+        message: `${rowsRejected} of ${rowsIn} rows rejected (${percent}%), over the feed's maxRejectedPercent of ${config.errors.maxRejectedPercent}`,
+      });
+    }
+    return {
+      status,
+      partner: config.partner,
+      feed: config.id,
+      key: request.key,
+      rowsIn,
+      rowsOut,
+      rowsRejected,
+      errors,
+      bytesIn,
+      durationMs: Math.round(performance.now() - started),
+    };
+  };
+
+  if (request.sizeBytes !== undefined && request.sizeBytes > maxBytes) {
+    return finish({
+      code: 'TOO_LARGE',
+      message: `file is ${request.sizeBytes} bytes, over the feed's limit of ${config.maxFileMiB} MiB`,
+    });
+  }
+
+  const reject = async (
+    record: CsvRecord,
+    recordNo: number,
+    code: RowErrorCode,
+    message: string,
+    field?: string,
+  ): Promise<undefined> => {
+    rowsRejected++;
+    const entry: RowReject =
+      field === undefined
+        ? { line: record.line, record: recordNo, code, message, raw: record.raw }
+        : { line: record.line, record: recordNo, code, message, field, raw: record.raw };
+    if (errors.length < limits.maxErrors) errors.push(entry);
+    await rejects.write(JSON.stringify(entry));
+    return undefined;
+  };
+
+  const tokenizer = new CsvTokenizer({
+    delimiter: config.csv.delimiter,
+    quote: config.csv.quote,
+    escape: config.csv.escape,
+    trim: config.csv.trim,
+    skipLines: config.csv.skipLines,
+    maxRecordChars: limits.maxRecordChars,
+  });
+  const nullValues = new Set(config.csv.nullValues);
+  let columns: readonly string[] | undefined = config.csv.header ? undefined : config.csv.columns;
+  let recordNo = 0;
+  const source = { partner: config.partner, feed: config.id, key: request.key };
+
+  const processRecord = async (record: CsvRecord): Promise<FileError | undefined> => {
+    if (columns === undefined) {
+      const header = checkHeader(record, config);
+      if ('code' in header) return header;
+      columns = header.columns;
+      return undefined;
+    }
+    recordNo++;
+    rowsIn++;
+    if (record.error) return reject(record, recordNo, 'CSV_MALFORMED', record.error);
+    if (record.fields.length !== columns.length) {
+      return reject(
+        record,
+        recordNo,
+        'CSV_MALFORMED',
+        `expected ${columns.length} fields, got ${record.fields.length}`,
+      );
+    }
+    const row: Row = Object.create(null);
+    for (let i = 0; i < columns.length; i++) {
+      const value = record.fields[i]!;
+      if (!nullValues.has(value)) row[columns[i]!] = value;
+    }
+    let result: Record<string, unknown>;
+    try {
+      result = await feed.mapping.map(row, { ...source, line: record.line, record: recordNo });
+    } catch (err) {
+      if (!(err instanceof MappingError)) throw err;
+      return reject(record, recordNo, 'MAPPING_ERROR', err.message, err.field);
+    }
+    const violation = feed.validate(result);
+    if (violation) return reject(record, recordNo, 'SCHEMA_VIOLATION', violation.message, violation.field);
+    const json = RecordWriter.serialise(result);
+    if (json.length > limits.maxOutputChars) {
+      return reject(record, recordNo, 'MAPPING_ERROR', `the output record is longer than ${limits.maxOutputChars} characters`);
+    }
+    rowsOut++;
+    await output.write(json);
+    return undefined;
+  };
+
+  const run = async (): Promise<FileError | undefined> => {
+    try {
+      const text = decodeStream(request.input, {
+        encoding: config.csv.encoding,
+        maxBytes,
+        onBytes: (bytes) => {
+          bytesIn = bytes;
+        },
+      });
+      let lastReport = 0;
+      for await (const chunk of text) {
+        for (const record of tokenizer.push(chunk)) {
+          const fileError = await processRecord(record);
+          if (fileError) return fileError;
+        }
+        if (request.onProgress && bytesIn - lastReport >= 1 << 20) {
+          lastReport = bytesIn;
+          request.onProgress({ bytes: bytesIn, rows: rowsIn });
+        }
+      }
+      for (const record of tokenizer.end()) {
+        const fileError = await processRecord(record);
+        if (fileError) return fileError;
+      }
+    } catch (err) {
+      if (err instanceof FileLevelError) return err.toFileError();
+      throw err;
+    }
+    if (bytesIn === 0) return { code: 'EMPTY_FILE', message: 'the file is empty (0 bytes)' };
+    if (columns === undefined) {
+      return { code: 'EMPTY_FILE', message: 'the file has no header record (only a byte-order mark or blank lines)' };
+    }
+    return undefined;
+  };
+
+  const fileError = await run();
+  request.onProgress?.({ bytes: bytesIn, rows: rowsIn });
+  await rejects.finish();
+  if (!fileError) await output.finish();
+  return finish(fileError);
+}
+
+/** Reads the header record: names must be unique, and the declared columns must all be there. */
+function checkHeader(record: CsvRecord, config: FeedConfig): { columns: readonly string[] } | FileError {
+  if (record.error) {
+    return { code: 'CSV_MALFORMED', message: `the header record is malformed: ${record.error}`, line: record.line };
+  }
+  const names = record.fields;
+  const seen = new Map<string, number>();
+  for (let i = 0; i < names.length; i++) {
+    const first = seen.get(names[i]!);
+    if (first !== undefined) {
+      return {
+        code: 'CSV_MALFORMED',
+        message: `the header names column ${JSON.stringify(names[i])} twice (columns ${first + 1} and ${i + 1}); rows could not be read unambiguously`,
+        line: record.line,
+      };
+    }
+    seen.set(names[i]!, i);
+  }
+  const missing = (config.csv.columns ?? []).filter((c) => !seen.has(c));
+  if (missing.length > 0) {
+    return {
+      code: 'MISSING_COLUMNS',
+      message: `the header lacks declared column${missing.length > 1 ? 's' : ''} ${missing.map((m) => JSON.stringify(m)).join(', ')} (header: ${record.raw})`,
+      line: record.line,
+    };
+  }
+  return { columns: names };
+}
