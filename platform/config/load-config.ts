@@ -1,0 +1,535 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node as YamlNode, type Pair } from 'yaml';
+import {
+  ENCODINGS,
+  type CsvConfig,
+  type Encoding,
+  type FeedConfig,
+  type FieldMappingConfig,
+  type MappingConfig,
+  type OutputFormat,
+  type PartnerConfig,
+  type PlatformConfig,
+} from '../../lambdas/transformer/model.js';
+import { compileExpression, ExpressionSyntaxError } from '../../lambdas/transformer/engine/mapping.js';
+import { createSchemaAjv } from '../../lambdas/transformer/engine/schema.js';
+import partnerSchema from './partner.schema.json' with { type: 'json' };
+import { checkProducedFields, fieldTree, expressionTree } from './required-fields.js';
+import { ConfigError, sortProblems, type ConfigProblem } from './problems.js';
+
+/** Largest partner file read; YAML is configuration, not data. */
+const MAX_PARTNER_FILE_BYTES = 256 * 1024;
+/** Largest schema or mapping file read. */
+const MAX_REFERENCED_FILE_BYTES = 1024 * 1024;
+/** YAML aliases a partner file may expand (guards against billion-laughs documents). */
+const MAX_ALIAS_COUNT = 100;
+/** Output names that would reach `Object.prototype` when nested objects are built. */
+const FORBIDDEN_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
+const PARTNER_ID = new RegExp(partnerSchema.properties.id.pattern);
+
+export interface LoadResult {
+  /** The partners that loaded; complete only when `problems` holds no error. */
+  readonly config: PlatformConfig;
+  readonly problems: readonly ConfigProblem[];
+}
+
+/** Loads and checks every partner file under `root/partners`, with the files they reference under `root/mappings`. */
+export function loadPlatformConfig(root: string): LoadResult {
+  const problems: ConfigProblem[] = [];
+  const partners: PartnerConfig[] = [];
+  const partnersDir = join(root, 'partners');
+  if (!existsSync(partnersDir)) {
+    problems.push({ severity: 'error', file: 'partners', line: 1, column: 1, message: `no partners/ folder under ${root}` });
+    return { config: { partners }, problems };
+  }
+  const validateShape = new Ajv({ strict: true, allErrors: true, verbose: true }).compile(partnerSchema);
+  const files = readdirSync(partnersDir).sort();
+  const byFile = new Map<string, LoadedPartner>();
+  for (const name of files) {
+    const file = `partners/${name}`;
+    if (!name.endsWith('.yaml')) {
+      problems.push(problem(file, 1, 1, 'partners/ holds only <partner-id>.yaml files; move or rename this one'));
+      continue;
+    }
+    const loaded = loadPartnerFile(root, file, validateShape, problems);
+    if (loaded) byFile.set(file, loaded);
+  }
+  checkAcrossPartners([...byFile.values()], problems);
+  for (const loaded of byFile.values()) partners.push(loaded.partner);
+  checkMappingsFolder(root, files.filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -'.yaml'.length)), partners, problems);
+  return { config: { partners }, problems: sortProblems(problems) };
+}
+
+/** Loads the configuration or throws a `ConfigError` listing every problem (warnings do not throw). */
+export function requireValidConfig(root: string): PlatformConfig {
+  const { config, problems } = loadPlatformConfig(root);
+  const errors = problems.filter((p) => p.severity === 'error');
+  if (errors.length > 0) throw new ConfigError(errors);
+  return config;
+}
+
+interface LoadedPartner {
+  readonly file: string;
+  readonly partner: PartnerConfig;
+  readonly doc: Document;
+  readonly lines: LineCounter;
+  /** Every feed's source prefix with its index in the file, including feeds that did not load. */
+  readonly prefixes: readonly { feed: string; prefix: string; index: number }[];
+}
+
+function problem(file: string, line: number, column: number, message: string, value?: unknown): ConfigProblem {
+  return value === undefined
+    ? { severity: 'error', file, line, column, message }
+    : { severity: 'error', file, line, column, message, value };
+}
+
+type Path = readonly (string | number)[];
+
+/** Finds where a path of the document is written: its value, or its key when `at` is 'key'. */
+function locate(doc: Document, lines: LineCounter, path: Path, at: 'value' | 'key' = 'value'): { line: number; column: number } {
+  let node: unknown = doc.contents;
+  let keyNode: unknown;
+  for (const segment of path) {
+    if (isMap(node)) {
+      const pair = (node.items as Pair[]).find((p) => (isScalar(p.key) ? p.key.value : p.key) === segment);
+      if (!pair) break;
+      keyNode = pair.key;
+      node = pair.value;
+    } else if (node && typeof node === 'object' && 'items' in node && Array.isArray((node as { items: unknown[] }).items)) {
+      const item = (node as { items: unknown[] }).items[segment as number];
+      if (item === undefined) break;
+      keyNode = item;
+      node = item;
+    } else {
+      break;
+    }
+  }
+  const target = (at === 'key' ? keyNode : node) ?? node ?? doc.contents;
+  const range = (target as YamlNode | undefined)?.range;
+  const pos = lines.linePos(range ? range[0] : 0);
+  return { line: pos.line, column: pos.col };
+}
+
+function loadPartnerFile(
+  root: string,
+  file: string,
+  validateShape: ReturnType<Ajv['compile']>,
+  problems: ConfigProblem[],
+): LoadedPartner | undefined {
+  const path = join(root, file);
+  const size = statSync(path).size;
+  if (size > MAX_PARTNER_FILE_BYTES) {
+    problems.push(problem(file, 1, 1, `partner file is ${size} bytes; the limit is ${MAX_PARTNER_FILE_BYTES}`));
+    return undefined;
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(readFileSync(path, 'utf8'), { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    for (const err of doc.errors) {
+      const pos = err.linePos?.[0] ?? { line: 1, col: 1 };
+      problems.push(problem(file, pos.line, pos.col, `YAML: ${err.message.split('\n')[0]}`));
+    }
+    return undefined;
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    problems.push(problem(file, 1, 1, `YAML: ${(err as Error).message}`));
+    return undefined;
+  }
+  // Every shape error is reported. So that one run still lists everything, the invalid values are
+  // dropped (defaults take their place) and each feed gets every deeper check; a feed with a shape
+  // error is checked but never loaded.
+  const invalidFeeds = new Set<number>();
+  let feedsUnreadable = false;
+  if (!validateShape(data)) {
+    for (const err of validateShape.errors ?? []) {
+      problems.push(describeShapeError(file, doc, lines, err));
+      const feed = /^\/feeds\/(\d+)(\/|$)/.exec(err.instancePath);
+      const missing = err.keyword === 'required' ? (err.params as { missingProperty: string }).missingProperty : undefined;
+      if (feed) {
+        invalidFeeds.add(Number(feed[1]));
+        if (feed[2] === '/') dropValue(data, err.instancePath);
+        if (err.keyword === 'additionalProperties') {
+          dropValue(data, `${err.instancePath}/${(err.params as { additionalProperty: string }).additionalProperty}`);
+        }
+      } else if (err.instancePath === '/feeds' || (err.instancePath === '' && (missing === 'feeds' || missing === 'id' || err.keyword === 'type'))) {
+        feedsUnreadable = true;
+      }
+    }
+  }
+  if (feedsUnreadable) return undefined;
+  const raw = data as RawPartner;
+  const at = (p: Path, where: 'value' | 'key' = 'value') => locate(doc, lines, p, where);
+  const report = (p: Path, message: string, value?: unknown, where: 'value' | 'key' = 'value') => {
+    const pos = at(p, where);
+    problems.push(problem(file, pos.line, pos.column, message, value));
+  };
+  const warn = (p: Path, message: string) => {
+    const pos = at(p);
+    problems.push({ severity: 'warning', file, line: pos.line, column: pos.column, message });
+  };
+
+  const expectedName = `${raw.id}.yaml`;
+  if (PARTNER_ID.test(raw.id) && file !== `partners/${expectedName}`) {
+    report(['id'], `the file name must be the partner id: rename the file to partners/${expectedName} or change id`, raw.id);
+  }
+
+  const feeds: FeedConfig[] = [];
+  const feedIds = new Map<string, number>();
+  raw.feeds.forEach((rawFeed, index) => {
+    if (!rawFeed || typeof rawFeed !== 'object') return;
+    const first = feedIds.get(rawFeed.id);
+    if (first !== undefined) {
+      report(['feeds', index, 'id'], `feed id is already used by feeds[${first}]; feed ids must be unique within a partner`, rawFeed.id);
+      return;
+    }
+    feedIds.set(rawFeed.id, index);
+    const feed = buildFeed(root, raw.id, rawFeed, ['feeds', index], doc, { report, warn, problems });
+    if (feed && !invalidFeeds.has(index)) feeds.push(feed);
+  });
+  const prefixes = raw.feeds.flatMap((f, index) =>
+    f && typeof f.source?.prefix === 'string' ? [{ feed: `${raw.id}/${f.id}`, prefix: f.source.prefix, index }] : [],
+  );
+  return { file, doc, lines, prefixes, partner: { id: raw.id, name: raw.name, owner: raw.owner, feeds } };
+}
+
+/** Removes the value at a JSON pointer (a whole array when the pointer is inside one). */
+function dropValue(data: unknown, pointer: string): void {
+  const segments = pointer.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let parent: unknown = data;
+  for (let i = 0; i < segments.length - 1; i++) {
+    const next = (parent as Record<string, unknown>)[segments[i]!];
+    if (Array.isArray(next) && i < segments.length - 2 && !/^feeds$/.test(segments[i]!)) {
+      delete (parent as Record<string, unknown>)[segments[i]!];
+      return;
+    }
+    if (!next || typeof next !== 'object') return;
+    parent = next;
+  }
+  const last = segments[segments.length - 1]!;
+  if (Array.isArray(parent)) return; // a feed itself is never dropped
+  delete (parent as Record<string, unknown>)[last];
+}
+
+interface RawPartner {
+  id: string;
+  name: string;
+  owner: string;
+  feeds: RawFeed[];
+}
+
+interface RawFeed {
+  id: string;
+  description?: string;
+  source: { prefix: string; suffix?: string };
+  csv?: {
+    delimiter?: string;
+    quote?: string;
+    escape?: string;
+    encoding?: Encoding;
+    header?: boolean;
+    columns?: string[];
+    skipLines?: number;
+    trim?: boolean;
+    nullValues?: string[];
+  };
+  mapping?: Record<string, string>;
+  mappingFile?: string;
+  schema: string;
+  output: { dataset: string; format?: OutputFormat };
+  errors?: { maxRejectedPercent?: number };
+  maxFileMiB?: number;
+  concurrency?: number;
+}
+
+interface Reporter {
+  report(path: Path, message: string, value?: unknown, where?: 'value' | 'key'): void;
+  warn(path: Path, message: string): void;
+  problems: ConfigProblem[];
+}
+
+function buildFeed(root: string, partner: string, raw: RawFeed, path: Path, doc: Document, r: Reporter): FeedConfig | undefined {
+  let ok = true;
+  const fail = (p: Path, message: string, value?: unknown, where?: 'value' | 'key') => {
+    ok = false;
+    r.report([...path, ...p], message, value, where);
+  };
+
+  const csv = buildCsv(raw.csv ?? {}, (p, m, v) => fail(['csv', ...p], m, v));
+  if (!csv.header && !csv.columns) fail(raw.csv ? ['csv'] : [], '`columns` is required when `header` is false: list the column names in file order');
+
+  let mapping: MappingConfig | undefined;
+  if ((raw.mapping === undefined) === (raw.mappingFile === undefined)) {
+    fail([], 'a feed needs exactly one of `mapping` (field -> expression) and `mappingFile` (one .jsonata file)', undefined, 'value');
+  }
+  if (raw.mapping && typeof raw.mapping === 'object') {
+    mapping = buildFieldMapping(raw.mapping, doc, path, fail);
+  }
+  if (typeof raw.mappingFile === 'string') {
+    const rel = `mappings/${partner}/${raw.mappingFile}`;
+    const text = readReferenced(root, rel, (m) => fail(['mappingFile'], m, raw.mappingFile));
+    if (text !== undefined) {
+      try {
+        compileExpression(text);
+        mapping ??= { kind: 'expression', file: raw.mappingFile, expression: text };
+      } catch (err) {
+        const e = err as ExpressionSyntaxError;
+        const pos = positionInText(text, e.position);
+        ok = false;
+        r.problems.push(problem(rel, pos.line, pos.column, `JSONata: ${e.message}`, tokenAt(text, e.position)));
+      }
+    }
+  }
+
+  const schemaRel = `mappings/${partner}/${raw.schema}`;
+  let schema: Record<string, unknown> | undefined;
+  const schemaText = raw.schema === undefined ? undefined : readReferenced(root, schemaRel, (m) => fail(['schema'], m, raw.schema));
+  if (schemaText !== undefined) {
+    schema = parseSchema(schemaText, schemaRel, r.problems);
+    if (!schema) ok = false;
+  }
+
+  if (mapping && schema) {
+    const tree = mapping.kind === 'fields' ? fieldTree(mapping.fields) : expressionTree(mapping.expression);
+    const where: Path = mapping.kind === 'fields' ? ['mapping'] : ['mappingFile'];
+    for (const finding of checkProducedFields(schema, tree)) {
+      if (finding.severity === 'error') fail(where, `${finding.message} (schema ${raw.schema})`);
+      else r.warn([...path, ...where], finding.message);
+    }
+  }
+
+  if (!ok || !mapping || !schema || !raw.source?.prefix || !raw.output?.dataset) return undefined;
+  const base = {
+    partner,
+    id: raw.id,
+    source: { prefix: raw.source.prefix, suffix: raw.source.suffix ?? '.csv' },
+    csv,
+    mapping,
+    schemaFile: raw.schema,
+    schema,
+    output: { dataset: raw.output.dataset, format: raw.output.format ?? 'ndjson' },
+    errors: { maxRejectedPercent: raw.errors?.maxRejectedPercent ?? 0 },
+    maxFileMiB: raw.maxFileMiB ?? 2048,
+    concurrency: raw.concurrency ?? 5,
+  } satisfies FeedConfig;
+  return raw.description === undefined ? base : { ...base, description: raw.description };
+}
+
+function buildCsv(raw: NonNullable<RawFeed['csv']>, fail: (p: Path, message: string, value?: unknown) => void): CsvConfig {
+  let delimiter = raw.delimiter ?? ',';
+  if (delimiter === '\\t') delimiter = '\t';
+  if (delimiter.length !== 1) fail(['delimiter'], 'delimiter must be one character, or "\\t" for tab', raw.delimiter);
+  const quote = raw.quote ?? '"';
+  const escape = raw.escape ?? quote;
+  for (const [name, value] of [['delimiter', delimiter], ['quote', quote], ['escape', escape]] as const) {
+    if (value === '\n' || value === '\r') fail([name], `${name} cannot be a line break`, value);
+  }
+  if (quote !== '' && delimiter === quote) fail(['quote'], 'quote and delimiter must differ', quote);
+  if (quote === '' && raw.escape !== undefined) fail(['escape'], 'escape has no meaning when quoting is off (quote: "")', raw.escape);
+  const encoding = raw.encoding ?? 'utf-8';
+  if (!ENCODINGS.includes(encoding)) fail(['encoding'], `encoding must be one of ${ENCODINGS.join(', ')}`, encoding);
+  const csv: CsvConfig = {
+    delimiter,
+    quote,
+    escape: quote === '' ? '' : escape,
+    encoding,
+    header: raw.header ?? true,
+    skipLines: raw.skipLines ?? 0,
+    trim: raw.trim ?? false,
+    nullValues: raw.nullValues ?? [''],
+  };
+  return raw.columns ? { ...csv, columns: raw.columns } : csv;
+}
+
+function buildFieldMapping(
+  raw: Record<string, string>,
+  doc: Document,
+  feedPath: Path,
+  fail: (p: Path, message: string, value?: unknown, where?: 'value' | 'key') => void,
+): MappingConfig | undefined {
+  // Field order comes from the YAML node, not from the JS object, whose integer-like keys would move first.
+  const node = doc.getIn([...feedPath, 'mapping'], true);
+  const names = isMap(node) ? (node.items as Pair[]).map((p) => String(isScalar(p.key) ? p.key.value : p.key)) : Object.keys(raw);
+  const fields: FieldMappingConfig[] = [];
+  let ok = true;
+  const leaves = new Set<string>();
+  for (const name of names) {
+    const path = name.split('.');
+    const forbidden = path.find((s) => FORBIDDEN_SEGMENTS.has(s));
+    if (forbidden) {
+      ok = false;
+      fail(['mapping', name], `output field name may not use "${forbidden}": pick another name`, name, 'key');
+      continue;
+    }
+    leaves.add(name);
+    const expression = raw[name]!;
+    try {
+      compileExpression(expression);
+    } catch (err) {
+      ok = false;
+      const e = err as ExpressionSyntaxError;
+      const where = e.position === undefined ? '' : ` at character ${e.position}`;
+      fail(['mapping', name], `JSONata${where}: ${e.message}`, expression);
+      continue;
+    }
+    fields.push({ name, path, expression });
+  }
+  for (const name of leaves) {
+    const parts = name.split('.');
+    for (let i = 1; i < parts.length; i++) {
+      const parent = parts.slice(0, i).join('.');
+      if (leaves.has(parent)) {
+        ok = false;
+        fail(['mapping', name], `"${parent}" is both a field and the parent of "${name}": rename one of them`, name, 'key');
+      }
+    }
+  }
+  return ok ? { kind: 'fields', fields } : undefined;
+}
+
+function readReferenced(root: string, rel: string, fail: (message: string) => void): string | undefined {
+  const path = join(root, rel);
+  if (!existsSync(path)) {
+    fail(`file ${rel} does not exist`);
+    return undefined;
+  }
+  const size = statSync(path).size;
+  if (size > MAX_REFERENCED_FILE_BYTES) {
+    fail(`file ${rel} is ${size} bytes; the limit is ${MAX_REFERENCED_FILE_BYTES}`);
+    return undefined;
+  }
+  return readFileSync(path, 'utf8');
+}
+
+function parseSchema(text: string, file: string, problems: ConfigProblem[]): Record<string, unknown> | undefined {
+  let schema: unknown;
+  try {
+    schema = JSON.parse(text);
+  } catch (err) {
+    const match = /position (\d+)/.exec((err as Error).message);
+    const pos = positionInText(text, match ? Number(match[1]) + 1 : 1); // JSON positions are 0-based
+    problems.push(problem(file, pos.line, pos.column, `not valid JSON: ${(err as Error).message}`));
+    return undefined;
+  }
+  if (!schema || typeof schema !== 'object' || Array.isArray(schema)) {
+    problems.push(problem(file, 1, 1, 'a JSON Schema must be an object'));
+    return undefined;
+  }
+  try {
+    createSchemaAjv().compile(schema as Record<string, unknown>);
+  } catch (err) {
+    problems.push(problem(file, 1, 1, `not a valid JSON Schema 2020-12: ${(err as Error).message}`));
+    return undefined;
+  }
+  return schema as Record<string, unknown>;
+}
+
+/** Line and column of a 1-based character position (JSONata's convention). */
+function positionInText(text: string, offset: number | undefined): { line: number; column: number } {
+  const before = text.slice(0, Math.max(0, (offset ?? 1) - 1));
+  const lines = before.split('\n');
+  return { line: lines.length, column: lines[lines.length - 1]!.length + 1 };
+}
+
+function tokenAt(text: string, position: number | undefined): string | undefined {
+  if (position === undefined) return undefined;
+  return text.slice(Math.max(0, position - 10), position + 10).replace(/\s+/g, ' ');
+}
+
+function checkAcrossPartners(loaded: readonly LoadedPartner[], problems: ConfigProblem[]): void {
+  const ids = new Map<string, string>();
+  for (const { file, partner, doc, lines } of loaded) {
+    const other = ids.get(partner.id);
+    if (other) {
+      const pos = locate(doc, lines, ['id']);
+      problems.push(problem(file, pos.line, pos.column, `partner id is already used by ${other}`, partner.id));
+    }
+    ids.set(partner.id, file);
+  }
+  // No prefix may be a prefix of another feed's (or equal to it): every key belongs to one feed.
+  const all = loaded.flatMap(({ file, doc, lines, prefixes }) => prefixes.map((p) => ({ ...p, file, doc, lines })));
+  all.forEach((a, i) => {
+    all.forEach((b, j) => {
+      if (i === j || !b.prefix.startsWith(a.prefix) || (a.prefix === b.prefix && i > j)) return;
+      const pos = locate(a.doc, a.lines, ['feeds', a.index, 'source', 'prefix']);
+      const how = a.prefix === b.prefix ? 'is the same as' : 'is a prefix of';
+      problems.push(
+        problem(a.file, pos.line, pos.column, `source prefix of ${a.feed} ${how} the prefix of ${b.feed} (${b.prefix}); a key must belong to exactly one feed`, a.prefix),
+      );
+    });
+  });
+}
+
+/** Every folder under mappings/ belongs to a partner, and every samples/ folder to one of its feeds. */
+function checkMappingsFolder(
+  root: string,
+  partnerFiles: readonly string[],
+  partners: readonly PartnerConfig[],
+  problems: ConfigProblem[],
+): void {
+  const dir = join(root, 'mappings');
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir).sort()) {
+    const partner = partners.find((p) => p.id === name);
+    const rel = relative(root, join(dir, name));
+    if (!statSync(join(dir, name)).isDirectory()) continue;
+    if (!partnerFiles.includes(name)) {
+      problems.push({ severity: 'warning', file: rel, line: 1, column: 1, message: 'no partner file partners/' + name + '.yaml uses this folder' });
+      continue;
+    }
+    if (!partner) continue; // its partner file has errors of its own
+    for (const entry of readdirSync(join(dir, name)).sort()) {
+      if (!statSync(join(dir, name, entry)).isDirectory()) continue;
+      if (!partner.feeds.some((f) => f.id === entry)) {
+        problems.push({
+          severity: 'warning',
+          file: `${rel}/${entry}`,
+          line: 1,
+          column: 1,
+          message: `partner ${name} has no feed "${entry}"; its samples are not run`,
+        });
+      }
+    }
+  }
+}
+
+const PATTERN_HINTS: Record<string, string> = {
+  id: 'lowercase letters, digits and "-", starting with a letter',
+  prefix: 'a key prefix of letters, digits and !_.*\'()=- segments, ending in "/" (e.g. acme/orders/)',
+  dataset: 'lowercase letters, digits, "_" and "-", starting with a letter',
+  schema: 'a .json file name in mappings/<partner>/',
+  mappingFile: 'a .jsonata file name in mappings/<partner>/',
+  owner: 'an e-mail address',
+};
+
+function describeShapeError(file: string, doc: Document, lines: LineCounter, err: ErrorObject): ConfigProblem {
+  const path: (string | number)[] = err.instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+  const name = path.length ? path.map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`)).join('').slice(1) : 'the file';
+  const last = path[path.length - 1];
+  if (err.keyword === 'additionalProperties') {
+    const key = (err.params as { additionalProperty: string }).additionalProperty;
+    const allowed = Object.keys((err.parentSchema as { properties?: object })?.properties ?? {});
+    const pos = locate(doc, lines, [...path, key], 'key');
+    const hint = allowed.length ? `; allowed here: ${allowed.join(', ')}` : '';
+    return problem(file, pos.line, pos.column, `unknown key "${key}" in ${name}${hint}`, key);
+  }
+  if (err.keyword === 'required') {
+    const key = (err.params as { missingProperty: string }).missingProperty;
+    const pos = locate(doc, lines, path);
+    return problem(file, pos.line, pos.column, `${name} is missing required key "${key}"`);
+  }
+  const pos = locate(doc, lines, path);
+  let message = `${name} ${err.message}`;
+  if (err.keyword === 'pattern' && typeof last === 'string' && PATTERN_HINTS[last]) message = `${name} must be ${PATTERN_HINTS[last]}`;
+  if (err.keyword === 'enum') message = `${name} must be one of ${(err.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
+  if (err.keyword === 'pattern' && path.includes('mapping')) message = `output field name ${JSON.stringify(err.data)} must be dot-separated non-empty names`;
+  return problem(file, pos.line, pos.column, message, err.data);
+}
