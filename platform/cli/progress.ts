@@ -1,0 +1,49 @@
+import type { WriteStream } from 'node:tty';
+import type { FileError, RowReject } from '../../lambdas/transformer/engine/outcome.js';
+import type { Progress } from '../../lambdas/transformer/engine/transform.js';
+
+/** A one-line progress bar on a terminal: bytes read, rows, rows per second. */
+export class ProgressBar {
+  private readonly started = performance.now();
+  private lastDraw = 0;
+
+  constructor(
+    private readonly out: WriteStream | NodeJS.WriteStream,
+    private readonly totalBytes: number,
+  ) {}
+
+  update(progress: Progress): void {
+    const now = performance.now();
+    if (now - this.lastDraw < 100) return;
+    this.lastDraw = now;
+    const fraction = Math.min(1, progress.bytes / this.totalBytes);
+    const width = 30;
+    const filled = Math.round(fraction * width);
+    const seconds = (now - this.started) / 1000;
+    const rate = seconds > 0 ? Math.round(progress.rows / seconds) : 0;
+    this.out.write(
+      `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% ` +
+        `${mib(progress.bytes)}/${mib(this.totalBytes)} MiB, ${progress.rows.toLocaleString('en-US')} rows, ${rate.toLocaleString('en-US')} rows/s`,
+    );
+  }
+
+  done(): void {
+    if (this.lastDraw > 0) this.out.write('\r\x1b[K');
+  }
+}
+
+function mib(bytes: number): string {
+  return (bytes / 1048576).toFixed(1);
+}
+
+/** `key line 418: /amount must be number [SCHEMA_VIOLATION]`, the one-line form of an error. */
+export function describeError(key: string, error: FileError | RowReject): string {
+  const where = error.line === undefined ? key : `${key} line ${error.line}`;
+  const raw = 'raw' in error ? `, row: ${truncate(error.raw)}` : '';
+  return `${where}: ${error.message}${raw} [${error.code}]`;
+}
+
+function truncate(text: string): string {
+  const flat = JSON.stringify(text);
+  return flat.length > 100 ? `${flat.slice(0, 97)}..."` : flat;
+}

@@ -1,0 +1,103 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeConfigRoot, validFiles, VALID_PARTNER } from '../../support/config-root.js';
+
+const REPO = join(import.meta.dirname, '../../..');
+const BIN = join(REPO, 'platform/cli/partner-etl.mjs');
+
+function cli(args: string[], cwd = REPO) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'partner-etl-cli-'));
+
+describe('partner-etl validate', () => {
+  it('exits 0 on the repository and lists every sample it ran', () => {
+    const r = cli(['validate']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('ok   mappings/acme/orders/samples/with-bad-rows.csv -> PARTIAL (16 in, 12 out, 4 rejected)');
+    expect(r.stdout).toContain('3 partners, 4 feeds, 5 samples: 0 config errors, 0 failing samples');
+  });
+
+  it('exits 1 listing every problem of a broken config folder given with --root', () => {
+    const root = makeConfigRoot({
+      ...validFiles(),
+      'partners/acme.yaml': VALID_PARTNER.replace('$number(amount)', '$number(').replace('dataset: orders', 'dataset: 1x'),
+    });
+    const r = cli(['validate', '--root', root]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('partners/acme.yaml:12:15: JSONata at character 8: Expected ")" before end of expression [S0203] ("$number(")');
+    expect(r.stdout).toContain('partners/acme.yaml:15:16: feeds[0].output.dataset must be lowercase letters');
+    expect(r.stdout).toContain('2 config errors');
+  });
+
+  it('exits 2 on a usage error', () => {
+    expect(cli(['validate', '--bogus']).code).toBe(2);
+    expect(cli(['frobnicate']).code).toBe(2);
+  });
+});
+
+describe('partner-etl transform', () => {
+  it('writes output, rejects and summary of a PARTIAL file and exits 0', () => {
+    const dir = tmp();
+    const r = cli([
+      'transform', '--feed', 'acme/orders', 'mappings/acme/orders/samples/with-bad-rows.csv',
+      '--out', join(dir, 'out.ndjson'), '--rejects', join(dir, 'rejects.ndjson'), '--summary', join(dir, 'summary.json'),
+    ]);
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(dir, 'out.ndjson'), 'utf8')).toBe(
+      readFileSync(join(REPO, 'mappings/acme/orders/samples/with-bad-rows.expected.ndjson'), 'utf8'),
+    );
+    expect(readFileSync(join(dir, 'rejects.ndjson'), 'utf8')).toBe(
+      readFileSync(join(REPO, 'mappings/acme/orders/samples/with-bad-rows.expected-rejects.ndjson'), 'utf8'),
+    );
+    const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
+    expect(Object.keys(summary)).toEqual(['status', 'partner', 'feed', 'key', 'rowsIn', 'rowsOut', 'rowsRejected', 'errors', 'durationMs']);
+    expect(summary).toMatchObject({ status: 'PARTIAL', partner: 'acme', feed: 'orders', rowsIn: 16, rowsOut: 12, rowsRejected: 4 });
+    expect(summary.errors).toHaveLength(4);
+    expect(r.stderr).toContain('PARTIAL acme/orders acme/orders/with-bad-rows.csv: 16 rows in, 12 out, 4 rejected');
+    expect(r.stderr).toContain('acme/orders/with-bad-rows.csv line 4: /amount must be >= 0');
+  });
+
+  it('prints records to stdout when no --out is given', () => {
+    const r = cli(['transform', '--feed', 'globex/shipments', 'mappings/globex/shipments/samples/2026-11-27T10.csv', '--key', 'globex/shipments/2026-11-27T10.txt']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(readFileSync(join(REPO, 'mappings/globex/shipments/samples/2026-11-27T10.expected.ndjson'), 'utf8'));
+  });
+
+  it('publishes no output for a FAILED file, explains why, and exits 1', () => {
+    const dir = tmp();
+    const input = join(dir, 'in.csv');
+    writeFileSync(input, 'order_id,amount\nA-1,1\n');
+    const r = cli(['transform', '--feed', 'acme/orders', input, '--out', join(dir, 'out.ndjson'), '--summary', join(dir, 's.json')]);
+    expect(r.code).toBe(1);
+    expect(existsSync(join(dir, 'out.ndjson'))).toBe(false);
+    expect(readdirSync(dir).sort()).toEqual(['in.csv', 's.json']);
+    const summary = JSON.parse(readFileSync(join(dir, 's.json'), 'utf8'));
+    expect(summary).toMatchObject({ status: 'FAILED', rowsIn: 0 });
+    expect(summary.errors[0]).toMatchObject({ code: 'MISSING_COLUMNS', line: 1 });
+    expect(r.stdout).toBe('');
+  });
+
+  it('exits 2 for an unknown feed or a missing file', () => {
+    const unknown = cli(['transform', '--feed', 'acme/nope', 'mappings/acme/orders/samples/2026-11-27.csv']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('no valid feed "acme/nope"');
+    expect(unknown.stderr).toContain('known feeds: acme/orders, acme/customers, globex/shipments, muller/invoices');
+    expect(cli(['transform', '--feed', 'acme/orders', 'nope.csv']).code).toBe(2);
+    expect(cli(['transform', 'x.csv']).code).toBe(2);
+  });
+
+  it('runs a feed from another config folder given with --root', () => {
+    const root = makeConfigRoot(validFiles());
+    const dir = tmp();
+    writeFileSync(join(dir, 'f.csv'), 'id,amount\nA,1.5\n');
+    const r = cli(['transform', '--root', root, '--feed', 'acme/orders', join(dir, 'f.csv')], dir);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('{"id":"A","amount":1.5}\n');
+  });
+});
