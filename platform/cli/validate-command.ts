@@ -1,4 +1,3 @@
-import { compileFeed } from '../../lambdas/transformer/engine/transform.js';
 import { findGoldenCases, runGoldenCase, sampleKey } from '../config/golden.js';
 import { loadPlatformConfig } from '../config/load-config.js';
 import { formatProblem } from '../config/problems.js';
@@ -16,7 +15,6 @@ export async function runValidateCommand(options: { root: string }): Promise<num
   let failedSamples = 0;
   const cases = findGoldenCases(options.root, config);
   for (const c of cases) {
-    compileFeed(c.feed);
     const result = await runGoldenCase(options.root, c);
     const o = result.outcome;
     const counts = `${o.rowsIn} in, ${o.rowsOut} out, ${o.rowsRejected} rejected`;
