@@ -8,7 +8,9 @@ export type FileErrorCode =
   | 'MISSING_COLUMNS'
   | 'TOO_LARGE'
   | 'TOO_MANY_REJECTS'
-  | 'UNKNOWN_FEED';
+  | 'UNKNOWN_FEED'
+  /** The platform only: the object version was deleted before it could be read. */
+  | 'OBJECT_NOT_FOUND';
 
 export type RowErrorCode = 'CSV_MALFORMED' | 'MAPPING_ERROR' | 'SCHEMA_VIOLATION';
 

@@ -1,0 +1,44 @@
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { parseObjectEvents, type ObjectCreated } from './intake.js';
+import { processObject, RetryLaterError, type ProcessorDeps, type ProcessResult } from './process-object.js';
+
+/** What the handler reports: structured logs and metrics in Lambda, status lines locally. */
+export interface Telemetry {
+  /** One object done (processed, or found already finished) or left for later (busy). */
+  finished(result: ProcessResult, object: ObjectCreated, requestId: string): void;
+  /** A message that goes back to its queue (and after the redrive count, to the dead-letter queue). */
+  failed(error: unknown, messageId: string, requestId: string): void;
+}
+
+export interface HandlerContext {
+  readonly awsRequestId: string;
+  getRemainingTimeInMillis(): number;
+}
+
+export type SqsHandler = (event: SQSEvent, context: HandlerContext) => Promise<SQSBatchResponse>;
+
+/**
+ * The SQS handler: each record's objects go through `processObject` one after the other; a record
+ * that fails (poison, busy, or an error mid-file) is reported in `batchItemFailures` and never fails
+ * its neighbours.
+ */
+export function createHandler(deps: ProcessorDeps, telemetry: Telemetry): SqsHandler {
+  return async (event, context) => {
+    const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+    const ctx = { requestId: context.awsRequestId, remainingMs: () => context.getRemainingTimeInMillis() };
+    for (const record of event.Records) {
+      try {
+        for (const object of parseObjectEvents(record.body)) {
+          const result = await processObject(deps, object, ctx);
+          telemetry.finished(result, object, ctx.requestId);
+          if (result.kind === 'busy') throw new RetryLaterError(`${object.key} is being processed by another attempt`);
+          await deps.faults?.checkpoint('beforeAck', object);
+        }
+      } catch (err) {
+        telemetry.failed(err, record.messageId, ctx.requestId);
+        batchItemFailures.push({ itemIdentifier: record.messageId });
+      }
+    }
+    return { batchItemFailures };
+  };
+}

@@ -1,0 +1,124 @@
+import type { FileError, FileStatus, RowReject } from '../engine/outcome.js';
+import type { ObjectCreated } from '../intake.js';
+
+/** A file's place in its lifecycle. RECEIVED -> PROCESSING -> one final status. */
+export type LedgerStatus = 'RECEIVED' | 'PROCESSING' | FileStatus;
+
+export const FINAL_STATUSES: readonly LedgerStatus[] = ['SUCCEEDED', 'PARTIAL', 'FAILED', 'DUPLICATE'];
+
+/** One attempt at a file, kept in its history. */
+export interface AttemptRecord {
+  readonly attempt: number;
+  readonly requestId: string;
+  readonly startedAt: string;
+  readonly finishedAt?: string;
+  /** The final status, or the error that ended the attempt early. */
+  readonly outcome: string;
+}
+
+/** Everything the ledger knows of one object version. */
+export interface FileRecord {
+  readonly bucket: string;
+  readonly key: string;
+  readonly versionId?: string;
+  readonly etag: string;
+  readonly size: number;
+  readonly sequencer: string;
+  readonly partner: string;
+  readonly feed: string;
+  readonly status: LedgerStatus;
+  readonly receivedAt: string;
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
+  readonly attempts: number;
+  readonly configHash?: string;
+  readonly rowsIn?: number;
+  readonly rowsOut?: number;
+  readonly rowsRejected?: number;
+  readonly errors?: readonly (FileError | RowReject)[];
+  readonly outputKey?: string;
+  readonly manifestKey?: string;
+  readonly rejectsKey?: string;
+  readonly summaryKey?: string;
+  /** For a DUPLICATE: the version whose output it duplicates. */
+  readonly duplicateOf?: string;
+  readonly durationMs?: number;
+  /** The downstream event for the final status has been sent. */
+  readonly eventSent?: boolean;
+  readonly history: readonly AttemptRecord[];
+}
+
+/** The result of trying to claim a version for processing. */
+export type ClaimResult =
+  | { readonly kind: 'claimed'; readonly attempt: number; readonly record: FileRecord }
+  | { readonly kind: 'finished'; readonly record: FileRecord }
+  | { readonly kind: 'busy'; readonly leaseUntil: number };
+
+/** The latest published (SUCCEEDED or PARTIAL) version of a key. */
+export interface PublishedVersion {
+  readonly versionRef: string;
+  readonly sequencer: string;
+  readonly etag: string;
+  readonly configHash: string;
+  readonly outputKey: string;
+}
+
+export interface FinalUpdate {
+  readonly status: FileStatus;
+  readonly configHash: string;
+  readonly rowsIn: number;
+  readonly rowsOut: number;
+  readonly rowsRejected: number;
+  readonly errors: readonly (FileError | RowReject)[];
+  readonly durationMs: number;
+  readonly outputKey?: string;
+  readonly manifestKey?: string;
+  readonly rejectsKey?: string;
+  readonly summaryKey?: string;
+  readonly duplicateOf?: string;
+}
+
+export interface ListFilter {
+  readonly partner?: string;
+  readonly feed?: string;
+  readonly status?: LedgerStatus;
+  /** Only files received at or after this time. */
+  readonly since?: Date;
+  readonly limit?: number;
+}
+
+/**
+ * The file ledger, as the transformer and the CLI need it. Single-item conditional writes only, so
+ * one implementation runs on DynamoDB and on the local emulator alike.
+ */
+export interface FileLedger {
+  /**
+   * Claims a version for one attempt: succeeds for a new version, for one left RECEIVED, for one
+   * whose lease has expired, or for one marked for reprocessing. `leaseMs` should be the
+   * invocation's remaining time, so a timed-out attempt never locks the file for long.
+   */
+  claim(object: ObjectCreated, owner: { partner: string; feed: string; requestId: string; leaseMs: number }): Promise<ClaimResult>;
+  /** Gives a claim back after a failed attempt, so the redelivery can claim at once. */
+  release(object: ObjectCreated, attempt: number, reason: string): Promise<void>;
+  /** Records the final status; false when the claim was lost to a newer attempt. */
+  complete(object: ObjectCreated, attempt: number, update: FinalUpdate): Promise<boolean>;
+  /** Notes that the downstream event for the final status was sent. */
+  markEventSent(object: ObjectCreated): Promise<void>;
+  latestPublished(bucket: string, key: string): Promise<PublishedVersion | undefined>;
+  /** Moves the key's latest-published pointer to this version unless a newer version holds it. */
+  publishLatest(object: ObjectCreated, version: PublishedVersion): Promise<boolean>;
+  /** Every version of a key, oldest first. */
+  history(bucket: string, key: string): Promise<FileRecord[]>;
+  /** Files newest first, by partner or status (a Query, never a Scan). */
+  list(filter: ListFilter): Promise<FileRecord[]>;
+  /** Marks the latest version of a key for a new attempt, keeping its history. */
+  requestReprocess(bucket: string, key: string): Promise<FileRecord | undefined>;
+}
+
+/**
+ * The identity of a version within its key: the S3 version id, or, in a bucket without versioning,
+ * the write's sequencer (each write of the key has its own).
+ */
+export function versionRef(object: Pick<ObjectCreated, 'versionId' | 'sequencer'>): string {
+  return object.versionId ?? `s${object.sequencer}`;
+}

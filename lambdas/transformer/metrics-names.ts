@@ -1,0 +1,18 @@
+/** CloudWatch names the handler emits (EMF) and the CDK alarms and dashboard read. */
+export const METRICS = {
+  namespace: 'PartnerEtl',
+  dimensions: { partner: 'partner', feed: 'feed' },
+  filesByStatus: (status: string) => `Files${status.charAt(0)}${status.slice(1).toLowerCase()}`,
+  rowsIn: 'RowsIn',
+  rowsOut: 'RowsOut',
+  rowsRejected: 'RowsRejected',
+  bytesIn: 'BytesIn',
+  durationMs: 'FileDurationMs',
+} as const;
+
+/** Names of the events on the downstream bus. */
+export const EVENTS = {
+  source: 'partner-etl',
+  processed: 'FileProcessed',
+  failed: 'FileFailed',
+} as const;

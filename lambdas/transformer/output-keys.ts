@@ -1,0 +1,50 @@
+import type { FeedConfig } from './model.js';
+
+/**
+ * Where a feed's outputs and rejects go. The output key is deterministic per object version, so a
+ * retry overwrites instead of duplicating:
+ * `<dataset>/partner=<p>/feed=<f>/date=<YYYY-MM-DD>/<file>.<version>.ndjson` (`.json` for the json format).
+ */
+export function outputPrefix(feed: FeedConfig): string {
+  return `${feed.output.dataset}/partner=${feed.partner}/feed=${feed.id}/`;
+}
+
+/** Rejects and diagnostics live in their own bucket, under `<partner>/<feed>/`. */
+export function rejectsPrefix(feed: FeedConfig): string {
+  return `${feed.partner}/${feed.id}/`;
+}
+
+export interface OutputKeys {
+  /** Output bucket: the records (published only when the file does not fail). */
+  readonly output: string;
+  /** Output bucket, beside the records: counts, schema, config hash, source version. */
+  readonly manifest: string;
+  /** Rejects bucket: rejected rows, one JSON object per line. */
+  readonly rejects: string;
+  /** Rejects bucket: the file's outcome, written for every file, failed or not. */
+  readonly summary: string;
+}
+
+/**
+ * The keys of one object version's output, rejects and manifest. `date` is the day the object was
+ * created (UTC); `version` is the version ref: the S3 version id, or the write's sequencer when the bucket is not versioned.
+ */
+export function outputKeys(feed: FeedConfig, sourceKey: string, version: string, date: Date): OutputKeys {
+  const day = date.toISOString().slice(0, 10);
+  const file = sourceKey.slice(sourceKey.lastIndexOf('/') + 1).replace(/\.[^.]*$/, '') || 'file';
+  const safeFile = sanitise(file);
+  const safeVersion = sanitise(version);
+  const ext = feed.output.format === 'json' ? 'json' : 'ndjson';
+  const base = `date=${day}/${safeFile}.${safeVersion}`;
+  return {
+    output: `${outputPrefix(feed)}${base}.${ext}`,
+    manifest: `${outputPrefix(feed)}${base}.manifest.json`,
+    rejects: `${rejectsPrefix(feed)}${base}.rejects.ndjson`,
+    summary: `${rejectsPrefix(feed)}${base}.summary.json`,
+  };
+}
+
+/** Keeps keys readable and safe for every consumer: no slashes, no control or exotic characters. */
+function sanitise(part: string): string {
+  return part.replace(/[^A-Za-z0-9._=-]/g, '_').slice(0, 200);
+}

@@ -1,0 +1,186 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { versionRef } from '../../../lambdas/transformer/ledger/file-ledger.js';
+import { findGoldenCases, sampleKey } from '../../../platform/config/golden.js';
+import { requireValidConfig } from '../../../platform/config/load-config.js';
+import { startHarness, type Harness } from '../../support/handler-harness.js';
+
+const REPO = join(import.meta.dirname, '../../..');
+const config = requireValidConfig(REPO);
+const ORDERS_CSV = readFileSync(join(REPO, 'mappings/acme/orders/samples/2026-11-27.csv'));
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness(config);
+});
+afterAll(async () => {
+  await h.stop();
+});
+
+describe('every sample feed through S3, an EventBridge-shaped SQS message and the handler', () => {
+  for (const c of findGoldenCases(REPO, config)) {
+    it(`${c.csv}: the output object is the golden output and the ledger has the counts`, async () => {
+      const object = await h.upload(sampleKey(c), readFileSync(join(REPO, c.csv)));
+      const result = await h.invoke(h.sqsEvent(h.bodyOf(object)));
+      expect(result.batchItemFailures).toEqual([]);
+      const [record] = await h.ledger.history(h.buckets.inbound, object.key);
+      expect(record).toBeDefined();
+      expect(['SUCCEEDED', 'PARTIAL']).toContain(record!.status);
+      expect(record!.rowsIn).toBe(record!.rowsOut! + record!.rowsRejected!);
+      expect(await h.read(h.buckets.output, record!.outputKey!)).toBe(readFileSync(join(REPO, c.expected), 'utf8'));
+      expect(record!.outputKey).toMatch(
+        new RegExp(`^${c.feed.output.dataset}/partner=${c.feed.partner}/feed=${c.feed.id}/date=\\d{4}-\\d{2}-\\d{2}/[^/]+\\.ndjson$`),
+      );
+      const manifest = JSON.parse(await h.read(h.buckets.output, record!.manifestKey!));
+      expect(manifest).toMatchObject({ status: record!.status, rowsIn: record!.rowsIn, schema: c.feed.schemaFile, etag: object.etag });
+      expect(manifest.configHash).toMatch(/^[0-9a-f]{64}$/);
+      if (record!.rowsRejected) {
+        expect(await h.read(h.buckets.rejects, record!.rejectsKey!)).toBe(readFileSync(join(REPO, c.expectedRejects), 'utf8'));
+      }
+      const event = h.events.events.find((e) => e.detail.key === object.key);
+      expect(event).toMatchObject({ detailType: 'FileProcessed', detail: { status: record!.status, rowsOut: record!.rowsOut } });
+    });
+  }
+});
+
+describe('duplicate deliveries', () => {
+  it('the same event 10 times in sequence: one output, one final status, no error', async () => {
+    const object = await h.upload('acme/orders/seq.csv', ORDERS_CSV);
+    const body = h.bodyOf(object);
+    for (let i = 0; i < 10; i++) expect((await h.invoke(h.sqsEvent(body))).batchItemFailures).toEqual([]);
+    const history = await h.ledger.history(h.buckets.inbound, object.key);
+    expect(history).toHaveLength(1);
+    expect(history[0]).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
+    expect(await h.listKeys(h.buckets.output, 'orders/partner=acme/feed=orders/')).toEqual(
+      expect.arrayContaining([history[0]!.outputKey]),
+    );
+    expect((await h.listKeys(h.buckets.output)).filter((k) => k.includes('/seq.') && k.endsWith('.ndjson'))).toHaveLength(1);
+    expect(h.events.events.filter((e) => e.detail.key === object.key)).toHaveLength(1);
+  });
+
+  it('the same event 10 times concurrently: one output, one final status, no error', async () => {
+    const object = await h.upload('acme/orders/conc.csv', ORDERS_CSV);
+    const body = h.bodyOf(object);
+    const failuresBefore = h.failures.length;
+    const results = await Promise.all(Array.from({ length: 10 }, () => h.invoke(h.sqsEvent(body))));
+    expect(results.flatMap((r) => r.batchItemFailures)).toEqual([]);
+    expect(h.failures.length).toBe(failuresBefore);
+    const history = await h.ledger.history(h.buckets.inbound, object.key);
+    expect(history).toHaveLength(1);
+    expect(history[0]).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
+    expect((await h.listKeys(h.buckets.output)).filter((k) => k.includes('/conc.') && k.endsWith('.ndjson'))).toHaveLength(1);
+    expect(h.events.events.filter((e) => e.detail.key === object.key)).toHaveLength(1);
+  });
+
+  it('a new upload of the same bytes under the same config is a DUPLICATE with no second output', async () => {
+    const first = await h.upload('acme/orders/again.csv', ORDERS_CSV);
+    await h.invoke(h.sqsEvent(h.bodyOf(first)));
+    const second = await h.upload('acme/orders/again.csv', ORDERS_CSV);
+    expect((await h.invoke(h.sqsEvent(h.bodyOf(second)))).batchItemFailures).toEqual([]);
+    const history = await h.ledger.history(h.buckets.inbound, 'acme/orders/again.csv');
+    expect(history.map((r) => r.status)).toEqual(['SUCCEEDED', 'DUPLICATE']);
+    expect(history[1]!.duplicateOf).toBe(versionRef(first));
+    expect((await h.listKeys(h.buckets.output)).filter((k) => k.includes('/again.') && k.endsWith('.ndjson'))).toHaveLength(1);
+  });
+
+  it('new bytes under the same key are a new version, processed and published', async () => {
+    const first = await h.upload('acme/orders/changed.csv', ORDERS_CSV);
+    await h.invoke(h.sqsEvent(h.bodyOf(first)));
+    const second = await h.upload('acme/orders/changed.csv', `${ORDERS_CSV.toString()}A-1006,2026-11-27,z@example.com,Zed,1,EUR,standard\n`);
+    await h.invoke(h.sqsEvent(h.bodyOf(second)));
+    const history = await h.ledger.history(h.buckets.inbound, 'acme/orders/changed.csv');
+    expect(history.map((r) => [r.status, r.rowsOut])).toEqual([
+      ['SUCCEEDED', 5],
+      ['SUCCEEDED', 6],
+    ]);
+    expect(await h.ledger.latestPublished(h.buckets.inbound, 'acme/orders/changed.csv')).toMatchObject({ etag: second.etag });
+  });
+
+  it('an older version arriving after a newer one never takes the newer one\'s place', async () => {
+    const older = await h.upload('acme/orders/late.csv', ORDERS_CSV);
+    const newer = await h.upload('acme/orders/late.csv', `${ORDERS_CSV.toString()}A-1007,2026-11-27,y@example.com,Y,2,EUR,standard\n`);
+    await h.invoke(h.sqsEvent(h.bodyOf(newer)));
+    // the older version's bytes are gone from the unversioned emulator bucket; its event still arrives late
+    await h.invoke(h.sqsEvent(h.bodyOf(older)));
+    expect(await h.ledger.latestPublished(h.buckets.inbound, 'acme/orders/late.csv')).toMatchObject({ etag: newer.etag });
+  });
+});
+
+describe('crashes, each followed by redelivery', () => {
+  for (const step of ['afterClaim', 'afterOutputUpload', 'afterLedgerUpdate', 'beforeAck'] as const) {
+    it(`a crash ${step}: one output, the right final status, nothing lost`, async () => {
+      const object = await h.upload(`acme/orders/crash-${step}.csv`, ORDERS_CSV);
+      const body = h.bodyOf(object);
+      h.faults.arm(step);
+      const first = h.sqsEvent(body);
+      expect((await h.invoke(first)).batchItemFailures).toEqual([{ itemIdentifier: first.Records[0]!.messageId }]);
+      expect((await h.invoke(h.sqsEvent(body))).batchItemFailures).toEqual([]);
+      const history = await h.ledger.history(h.buckets.inbound, object.key);
+      expect(history).toHaveLength(1);
+      expect(history[0]!.status).toBe('SUCCEEDED');
+      expect(history[0]!.rowsOut).toBe(5);
+      expect(history[0]!.attempts).toBe(step === 'afterClaim' || step === 'afterOutputUpload' ? 2 : 1);
+      expect((await h.listKeys(h.buckets.output)).filter((k) => k.includes(`/crash-${step}.`) && k.endsWith('.ndjson'))).toHaveLength(1);
+      expect(h.events.events.filter((e) => e.detail.key === object.key)).toHaveLength(1);
+      expect(await h.ledger.latestPublished(h.buckets.inbound, object.key)).toMatchObject({ etag: object.etag });
+    });
+  }
+
+  it('a timed-out attempt (no release) blocks the file only until its lease ends', async () => {
+    const object = await h.upload('acme/orders/lease.csv', ORDERS_CSV);
+    const claim = await h.ledger.claim(object, { partner: 'acme', feed: 'orders', requestId: 'dead-invocation', leaseMs: 300 });
+    expect(claim.kind).toBe('claimed');
+    await new Promise((r) => setTimeout(r, 400));
+    expect((await h.invoke(h.sqsEvent(h.bodyOf(object)))).batchItemFailures).toEqual([]);
+    const [record] = await h.ledger.history(h.buckets.inbound, object.key);
+    expect(record).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });
+    expect(record!.history.map((a) => a.requestId)[0]).toBe('dead-invocation');
+  });
+});
+
+describe('poison records in a batch of good ones', () => {
+  it('reports only the poison records; a missing object ends FAILED with a clear code', async () => {
+    const good = await h.upload('acme/orders/good-in-batch.csv', ORDERS_CSV);
+    const gone = await h.upload('acme/orders/gone.csv', ORDERS_CSV);
+    await h.emulators.s3.send(new DeleteObjectCommand({ Bucket: h.buckets.inbound, Key: gone.key }));
+    const unknownFeed = await h.upload('nobody/files/x.csv', ORDERS_CSV);
+    const otherBucket = { ...good, bucket: 'someone-elses-bucket' };
+    const event = h.sqsEvent('not json at all', h.bodyOf(good), h.bodyOf(otherBucket), h.bodyOf(unknownFeed), h.bodyOf(gone));
+    const result = await h.invoke(event);
+    const ids = event.Records.map((r) => r.messageId);
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: ids[0] }, { itemIdentifier: ids[2] }, { itemIdentifier: ids[3] }]);
+    expect((await h.ledger.history(h.buckets.inbound, good.key))[0]!.status).toBe('SUCCEEDED');
+    const [missing] = await h.ledger.history(h.buckets.inbound, gone.key);
+    expect(missing).toMatchObject({ status: 'FAILED', errors: [expect.objectContaining({ code: 'OBJECT_NOT_FOUND' })] });
+    expect(await h.ledger.history(h.buckets.inbound, unknownFeed.key)).toEqual([]);
+    expect(String(h.failures.at(-1))).toContain('UNKNOWN_FEED');
+  });
+
+  it('refuses a file over maxFileMiB from the event size without reading it', async () => {
+    const object = await h.upload('acme/orders/huge.csv', 'order_id\n');
+    const claimed = { ...object, size: 3 * 1024 * 1024 * 1024 };
+    await h.invoke(h.sqsEvent(h.bodyOf(claimed)));
+    const [record] = await h.ledger.history(h.buckets.inbound, object.key);
+    expect(record).toMatchObject({ status: 'FAILED', errors: [expect.objectContaining({ code: 'TOO_LARGE' })] });
+  });
+});
+
+describe('sockets', () => {
+  it('200 early exits in a row leak no socket: the next call is still quick', async () => {
+    const big = Buffer.concat([Buffer.from('wrong,header\n'), Buffer.alloc(2 * 1024 * 1024, 'x,y\n')]);
+    const object = await h.upload('acme/orders/bad-header.csv', big);
+    for (let i = 0; i < 200; i++) {
+      const version = { ...object, sequencer: `${object.sequencer}${String(i).padStart(4, '0')}` };
+      await h.invoke(h.sqsEvent(h.bodyOf(version)));
+    }
+    const history = await h.ledger.history(h.buckets.inbound, object.key);
+    expect(history).toHaveLength(200);
+    expect(history.every((r) => r.status === 'FAILED' && r.errors?.[0]?.code === 'MISSING_COLUMNS')).toBe(true);
+    const good = await h.upload('acme/orders/after-leaks.csv', ORDERS_CSV);
+    const started = Date.now();
+    expect((await h.invoke(h.sqsEvent(h.bodyOf(good)))).batchItemFailures).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(3000);
+  }, 120_000);
+});
