@@ -499,7 +499,7 @@ function checkMappingsFolder(
 
 const PATTERN_HINTS: Record<string, string> = {
   id: 'lowercase letters, digits and "-", starting with a letter',
-  prefix: 'a key prefix of letters, digits and !_.*\'()=- segments, ending in "/" (e.g. acme/orders/)',
+  prefix: 'a key prefix of letters, digits and !_.\'()=- segments, ending in "/" (e.g. acme/orders/)',
   dataset: 'lowercase letters, digits, "_" and "-", starting with a letter',
   schema: 'a .json file name in mappings/<partner>/',
   mappingFile: 'a .jsonata file name in mappings/<partner>/',

@@ -1,0 +1,124 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import type { Construct } from 'constructs';
+import type { PlatformBundle } from '../../lambdas/transformer/bundle.js';
+import { listFeeds } from '../../lambdas/transformer/model.js';
+import { FeedAccess } from './constructs/feed-access.js';
+import { FeedQueue } from './constructs/feed-queue.js';
+import { FileLedgerTable } from './constructs/file-ledger-table.js';
+import { Monitoring } from './constructs/monitoring.js';
+import { PlatformKey } from './constructs/platform-key.js';
+import { SecureBucket } from './constructs/secure-bucket.js';
+import { TransformerFunction } from './constructs/transformer-function.js';
+
+export type Stage = 'dev' | 'prod';
+
+export interface PartnerEtlStackProps extends StackProps {
+  readonly bundle: PlatformBundle;
+  readonly stage: Stage;
+  /** Transformer memory; default 2048 MiB (more memory is more CPU). */
+  readonly memoryMiB?: number;
+  /** Transformer timeout; default 900 s, the Lambda maximum, for whole files. */
+  readonly timeoutSeconds?: number;
+}
+
+/** The names `partner-etl status --stage S` finds in the stack's outputs. */
+export const STACK_OUTPUTS = {
+  inboundBucket: 'InboundBucketName',
+  outputBucket: 'OutputBucketName',
+  rejectsBucket: 'RejectsBucketName',
+  ledgerTable: 'LedgerTableName',
+  eventBus: 'EventBusName',
+  alarmTopic: 'AlarmTopicArn',
+} as const;
+
+/** The stack name of a stage: `PartnerEtl-<stage>`. */
+export function stackNameOf(stage: string): string {
+  return `PartnerEtl-${stage}`;
+}
+
+/** The whole platform for one stage; every partner and feed comes from the bundle. */
+export class PartnerEtlStack extends Stack {
+  constructor(scope: Construct, id: string, props: PartnerEtlStackProps) {
+    super(scope, id, props);
+    const prod = props.stage === 'prod';
+    const removalPolicy = prod ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const timeout = Duration.seconds(props.timeoutSeconds ?? 900);
+    const { config } = props.bundle;
+
+    const key = new PlatformKey(this, 'PlatformKey', { namePrefix: `partner-etl-${props.stage}`, removalPolicy }).key;
+
+    const accessLogs = new s3.Bucket(this, 'AccessLogsBucket', {
+      // S3 log delivery writes only to SSE-S3 buckets.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ id: 'expire-logs', expiration: Duration.days(prod ? 365 : 30) }],
+      removalPolicy,
+    });
+    Validations.of(accessLogs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This is the access-log bucket; logging it into itself would loop.',
+    });
+    const bucketProps = { encryptionKey: key, accessLogs, removalPolicy, noncurrentVersionDays: prod ? 90 : 7 };
+    const inbound = new SecureBucket(this, 'InboundBucket', { ...bucketProps, eventBridgeEnabled: true }).bucket;
+    const output = new SecureBucket(this, 'OutputBucket', bucketProps).bucket;
+    const rejects = new SecureBucket(this, 'RejectsBucket', bucketProps).bucket;
+    const ledger = new FileLedgerTable(this, 'LedgerTable', { encryptionKey: key, removalPolicy }).table;
+    const bus = new events.EventBus(this, 'EventBus', { eventBusName: `partner-etl-${props.stage}`, kmsKey: key });
+
+    const transformer = new TransformerFunction(this, 'Transformer', {
+      bundle: props.bundle,
+      encryptionKey: key,
+      inboundBucket: inbound,
+      outputBucket: output,
+      rejectsBucket: rejects,
+      ledgerTable: ledger,
+      eventBus: bus,
+      memoryMiB: props.memoryMiB ?? 2048,
+      timeout,
+      logRetention: prod ? logs.RetentionDays.ONE_YEAR : logs.RetentionDays.ONE_MONTH,
+      removalPolicy,
+    });
+
+    const monitored = listFeeds(config).map((feed) => {
+      const name = `${feed.partner}-${feed.id}`;
+      const feedQueue = new FeedQueue(this, `Feed-${name}`, {
+        feed,
+        inboundBucket: inbound,
+        encryptionKey: key,
+        handler: transformer.function,
+        functionTimeout: timeout,
+        removalPolicy,
+      });
+      new FeedAccess(this, `FeedAccess-${name}`, {
+        feed,
+        role: transformer.role,
+        queue: feedQueue.queue,
+        inboundBucket: inbound,
+        outputBucket: output,
+        rejectsBucket: rejects,
+      });
+      return { feed, queue: feedQueue.queue, deadLetterQueue: feedQueue.deadLetterQueue };
+    });
+
+    const monitoring = new Monitoring(this, 'Monitoring', {
+      partners: config.partners,
+      feeds: monitored,
+      function: transformer.function,
+      functionTimeout: timeout,
+      encryptionKey: key,
+      dashboardName: `partner-etl-${props.stage}`,
+    });
+
+    new CfnOutput(this, STACK_OUTPUTS.inboundBucket, { value: inbound.bucketName, description: 'Partners upload here, under their feed prefixes' });
+    new CfnOutput(this, STACK_OUTPUTS.outputBucket, { value: output.bucketName, description: 'Validated records: <dataset>/partner=<p>/feed=<f>/date=<d>/' });
+    new CfnOutput(this, STACK_OUTPUTS.rejectsBucket, { value: rejects.bucketName, description: 'Rejected rows and file summaries: <partner>/<feed>/date=<d>/' });
+    new CfnOutput(this, STACK_OUTPUTS.ledgerTable, { value: ledger.tableName, description: 'The file ledger' });
+    new CfnOutput(this, STACK_OUTPUTS.eventBus, { value: bus.eventBusName, description: 'FileProcessed and FileFailed events' });
+    new CfnOutput(this, STACK_OUTPUTS.alarmTopic, { value: monitoring.alarmTopic.topicArn, description: 'Platform alarms' });
+  }
+}

@@ -1,0 +1,317 @@
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../../platform/cdk/app.js';
+import { stackNameOf } from '../../../platform/cdk/partner-etl-stack.js';
+import { loadPlatformConfig } from '../../../platform/config/load-config.js';
+import { ConfigError, formatProblem } from '../../../platform/config/problems.js';
+import { listFeeds } from '../../../lambdas/transformer/model.js';
+
+const REPO = join(import.meta.dirname, '../../..');
+const FEEDS = listFeeds(loadPlatformConfig(REPO).config);
+
+function synth(root: string, context: Record<string, unknown> = {}): Template {
+  const app = buildApp({ root, stage: 'dev', context, outdir: mkdtempSync(join(tmpdir(), 'cdk-out-')) });
+  app.synth();
+  return Template.fromStack(app.node.findChild(stackNameOf('dev')) as Stack);
+}
+
+/** A copy of the repository's config folders, to add or break partners in. */
+function copyConfig(): string {
+  const root = mkdtempSync(join(tmpdir(), 'partner-etl-cdk-'));
+  cpSync(join(REPO, 'partners'), join(root, 'partners'), { recursive: true });
+  cpSync(join(REPO, 'mappings'), join(root, 'mappings'), { recursive: true });
+  return root;
+}
+
+let template: Template;
+beforeAll(() => {
+  template = synth(REPO);
+}, 120_000);
+
+describe('per feed', () => {
+  it('has exactly one rule matching its bucket, prefix and suffix, targeting its queue with a DLQ', () => {
+    const rules = template.findResources('AWS::Events::Rule');
+    expect(Object.keys(rules)).toHaveLength(FEEDS.length);
+    for (const feed of FEEDS) {
+      const matching = Object.entries(rules).filter(([id]) => id.startsWith(`Feed${feed.partner}${feed.id}`.replace(/-/g, '')));
+      expect(matching, `${feed.partner}/${feed.id}`).toHaveLength(1);
+      const [, rule] = matching[0]!;
+      expect(rule.Properties.EventPattern).toEqual({
+        source: ['aws.s3'],
+        'detail-type': ['Object Created'],
+        detail: {
+          bucket: { name: [{ Ref: expect.stringMatching(/^InboundBucket/) }] },
+          object: { key: [{ wildcard: `${feed.source.prefix}*${feed.source.suffix}` }] },
+        },
+      });
+      expect(rule.Properties.Targets).toHaveLength(1);
+      expect(rule.Properties.Targets[0]).toMatchObject({
+        Arn: { 'Fn::GetAtt': [expect.stringMatching(/Queue/), 'Arn'] },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [expect.stringMatching(/DeadLetterQueue/), 'Arn'] } },
+        RetryPolicy: { MaximumRetryAttempts: 10, MaximumEventAgeInSeconds: 86400 },
+      });
+    }
+  });
+
+  it('has one queue and one dead-letter queue, redriving after 5 receives', () => {
+    template.resourceCountIs('AWS::SQS::Queue', FEEDS.length * 2);
+    template.resourcePropertiesCountIs(
+      'AWS::SQS::Queue',
+      { RedrivePolicy: { maxReceiveCount: 5, deadLetterTargetArn: Match.anyValue() } },
+      FEEDS.length,
+    );
+  });
+
+  it('has one event source mapping with partial batch responses and the feed maximum concurrency', () => {
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', FEEDS.length);
+    for (const feed of FEEDS) {
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp(`^Feed${feed.partner}${feed.id}Queue`), 'Arn'] },
+        BatchSize: 1,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: feed.concurrency },
+      });
+    }
+  });
+
+  it('keeps queue visibility at least six times the function timeout and DLQ retention longer than the queue', () => {
+    const fn = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Runtime: 'nodejs24.x' } }));
+    expect(fn).toHaveLength(1);
+    const timeout = fn[0]!.Properties.Timeout as number;
+    const queues = Object.values(template.findResources('AWS::SQS::Queue'));
+    const main = queues.filter((q) => q.Properties.RedrivePolicy);
+    const dlqs = queues.filter((q) => !q.Properties.RedrivePolicy);
+    for (const q of main) {
+      expect(q.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * timeout);
+      expect(q.Properties.MessageRetentionPeriod).toBeLessThan(14 * 86400);
+    }
+    for (const q of dlqs) expect(q.Properties.MessageRetentionPeriod).toBe(14 * 86400);
+  });
+});
+
+describe('the transformer', () => {
+  it('is one Node.js 24 arm64 function carrying the bundle hash, with memory and timeout from context', () => {
+    template.resourcePropertiesCountIs('AWS::Lambda::Function', { Runtime: 'nodejs24.x' }, 1);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      MemorySize: 2048,
+      Timeout: 900,
+      Environment: { Variables: Match.objectLike({ PARTNER_ETL_CONFIG_HASH: Match.stringLikeRegexp('^[0-9a-f]{64}$') }) },
+    });
+    const sized = synth(REPO, { memoryMiB: 3008, timeoutSeconds: 600 });
+    sized.hasResourceProperties('AWS::Lambda::Function', { Runtime: 'nodejs24.x', MemorySize: 3008, Timeout: 600 });
+  }, 120_000);
+});
+
+describe('IAM least privilege', () => {
+  const statements = () =>
+    Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+    );
+  const actions = (s: { Action: string | string[] }) => [s.Action].flat();
+  const resources = (s: { Resource: unknown }) => [s.Resource].flat().map((r) => JSON.stringify(r));
+
+  it('reads the inbound bucket only under the configured prefixes', () => {
+    const reads = statements().filter((s) => actions(s).some((a) => a.startsWith('s3:Get')));
+    const readResources = reads.flatMap(resources);
+    expect(readResources).toHaveLength(FEEDS.length);
+    for (const feed of FEEDS) expect(readResources.some((r) => r.includes(`/${feed.source.prefix}*`))).toBe(true);
+    expect(readResources.every((r) => r.includes('InboundBucket'))).toBe(true);
+  });
+
+  it('never writes the inbound bucket and writes only output and rejects locations', () => {
+    const writes = statements().filter((s) => actions(s).some((a) => a.startsWith('s3:Put') || a.startsWith('s3:Delete')));
+    const written = writes.flatMap(resources);
+    expect(written.some((r) => r.includes('InboundBucket'))).toBe(false);
+    expect(written).toHaveLength(FEEDS.length * 2);
+    expect(written.every((r) => /OutputBucket|RejectsBucket/.test(r) && r.includes('*'))).toBe(true);
+    expect(statements().some((s) => actions(s).some((a) => a === 's3:*' || a === '*'))).toBe(false);
+  });
+
+  it('has no bare * resource in any IAM policy', () => {
+    for (const s of statements()) expect(resources(s)).not.toContain('"*"');
+  });
+
+  it('gives each feed a policy of its own', () => {
+    for (const feed of FEEDS) {
+      const id = `FeedAccess${feed.partner}${feed.id}`;
+      expect(Object.keys(template.findResources('AWS::IAM::Policy')).some((k) => k.startsWith(id))).toBe(true);
+    }
+  });
+});
+
+describe('encryption and durability', () => {
+  it('encrypts every data bucket with the platform key and enforces SSL on every bucket', () => {
+    const buckets = template.findResources('AWS::S3::Bucket');
+    expect(Object.keys(buckets)).toHaveLength(4);
+    for (const [id, bucket] of Object.entries(buckets)) {
+      const sse = bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault;
+      if (id.startsWith('AccessLogs')) expect(sse.SSEAlgorithm).toBe('AES256');
+      else {
+        expect(sse).toEqual({ SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [expect.stringMatching(/^PlatformKey/), 'Arn'] } });
+        expect(bucket.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+        expect(bucket.Properties.LoggingConfiguration).toBeDefined();
+      }
+      expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+    }
+    const policies = Object.values(template.findResources('AWS::S3::BucketPolicy'));
+    expect(policies).toHaveLength(4);
+    for (const p of policies) {
+      expect(p.Properties.PolicyDocument.Statement).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      );
+    }
+  });
+
+  it('sends inbound object events to EventBridge without a custom resource', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: true } },
+    });
+    template.resourceCountIs('Custom::S3BucketNotifications', 0);
+  });
+
+  it('encrypts every queue with the platform key and denies non-SSL access', () => {
+    for (const q of Object.values(template.findResources('AWS::SQS::Queue'))) {
+      expect(q.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^PlatformKey/), 'Arn'] });
+    }
+    const policies = Object.values(template.findResources('AWS::SQS::QueuePolicy'));
+    expect(policies.length).toBeGreaterThanOrEqual(FEEDS.length * 2);
+    for (const p of policies) {
+      expect(p.Properties.PolicyDocument.Statement).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      );
+    }
+  });
+
+  it('rotates the key and lets EventBridge use it', () => {
+    template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Principal: { Service: 'events.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey'] }),
+        ]),
+      },
+    });
+  });
+
+  it('keeps the ledger with PITR, the platform key, TTL and query indexes', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^PlatformKey'), 'Arn'] } },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'byPartner' }), Match.objectLike({ IndexName: 'byStatus' })],
+    });
+  });
+
+  it('retains data in prod and lets dev be torn down', () => {
+    const prod = buildApp({ root: REPO, stage: 'prod', outdir: mkdtempSync(join(tmpdir(), 'cdk-out-')) });
+    prod.synth();
+    const t = Template.fromStack(prod.node.findChild(stackNameOf('prod')) as Stack);
+    t.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Retain' });
+    t.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', Properties: Match.objectLike({ DeletionProtectionEnabled: true }) });
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
+  }, 120_000);
+});
+
+describe('monitoring', () => {
+  it('alarms on every dead-letter queue, oldest message age, rejected rows, function errors and throttles', () => {
+    const alarms = Object.keys(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms).toHaveLength(FEEDS.length * 3 + 2);
+    for (const feed of FEEDS) {
+      for (const kind of ['DeadLetters', 'OldestMessage', 'RejectedRows']) {
+        expect(alarms.some((a) => a.startsWith(`Monitoring${feed.partner}${feed.id}${kind}`))).toBe(true);
+      }
+    }
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+});
+
+describe('adding a partner', () => {
+  it('adds exactly its resources and leaves every existing resource unchanged', () => {
+    const root = copyConfig();
+    writeFileSync(
+      join(root, 'partners/initech.yaml'),
+      `id: initech\nname: Initech\nowner: tps@example.com\nfeeds:\n  - id: reports\n    source: { prefix: initech/reports/ }\n    mapping: { id: id }\n    schema: reports.schema.json\n    output: { dataset: reports }\n`,
+    );
+    mkdirSync(join(root, 'mappings/initech'));
+    writeFileSync(join(root, 'mappings/initech/reports.schema.json'), '{"type":"object","required":["id"]}');
+    const before = template.toJSON().Resources as Record<string, { Type: string; Properties?: unknown }>;
+    const after = synth(root).toJSON().Resources as Record<string, { Type: string; Properties?: unknown }>;
+
+    const added = Object.keys(after).filter((id) => !(id in before));
+    expect(Object.keys(before).filter((id) => !(id in after))).toEqual([]);
+    expect(added.length).toBeGreaterThan(0);
+    expect(added.every((id) => /initech/i.test(id))).toBe(true);
+    expect(added.map((id) => after[id]!.Type).sort()).toEqual(
+      [
+        'AWS::CloudWatch::Alarm', 'AWS::CloudWatch::Alarm', 'AWS::CloudWatch::Alarm', 'AWS::Events::Rule', 'AWS::IAM::Policy',
+        'AWS::Lambda::EventSourceMapping', 'AWS::SNS::Subscription', 'AWS::SNS::Topic', 'AWS::SNS::TopicPolicy',
+        'AWS::SQS::Queue', 'AWS::SQS::Queue', 'AWS::SQS::QueuePolicy', 'AWS::SQS::QueuePolicy',
+      ].sort(),
+    );
+
+    // What a new partner necessarily changes: the function's code and config hash (it carries the
+    // bundle) and the dashboard (a row per partner). Everything else is byte-for-byte the same.
+    const changed = Object.keys(before).filter((id) => JSON.stringify(before[id]) !== JSON.stringify(after[id]));
+    expect(changed.map((id) => before[id]!.Type).sort()).toEqual(['AWS::CloudWatch::Dashboard', 'AWS::Lambda::Function']);
+    const fnId = changed.find((id) => before[id]!.Type === 'AWS::Lambda::Function')!;
+    const strip = (r: { Properties?: unknown }) => {
+      const p = structuredClone(r.Properties) as { Code: unknown; Environment: { Variables: Record<string, unknown> } };
+      delete p.Code;
+      delete p.Environment.Variables.PARTNER_ETL_CONFIG_HASH;
+      return p;
+    };
+    expect(strip(after[fnId]!)).toEqual(strip(before[fnId]!));
+  }, 120_000);
+});
+
+describe('invalid partner files fail the synth with the validate messages', () => {
+  it('for a broken partner file', () => {
+    const root = copyConfig();
+    writeFileSync(join(root, 'partners/acme.yaml'), 'id: acme\nname: ACME\nowner: x@example.com\nfeeds: []\n');
+    const expected = loadPlatformConfig(root).problems.filter((p) => p.severity === 'error').map(formatProblem);
+    expect(expected).toEqual(['partners/acme.yaml:4:8: feeds must NOT have fewer than 1 items ([])']);
+    expect(() => buildApp({ root })).toThrow(ConfigError);
+    expect(() => buildApp({ root })).toThrow(expected[0]);
+  });
+
+  it('for overlapping prefixes', () => {
+    const root = copyConfig();
+    writeFileSync(
+      join(root, 'partners/acme2.yaml'),
+      `id: acme2\nname: ACME 2\nowner: x@example.com\nfeeds:\n  - id: orders\n    source: { prefix: acme/orders/eu/ }\n    mapping: { id: id }\n    schema: s.json\n    output: { dataset: orders }\n`,
+    );
+    mkdirSync(join(root, 'mappings/acme2'));
+    writeFileSync(join(root, 'mappings/acme2/s.json'), '{}');
+    expect(() => buildApp({ root })).toThrow(
+      'partners/acme.yaml:10:15: source prefix of acme/orders is a prefix of the prefix of acme2/orders (acme/orders/eu/); a key must belong to exactly one feed ("acme/orders/")',
+    );
+  });
+});
+
+describe('cdk-nag', () => {
+  it('fails the synth on an unacknowledged finding', () => {
+    const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-out-')) });
+    const stack = new Stack(app, 'Nag');
+    new s3.Bucket(stack, 'Plain');
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).toThrow(/AwsSolutions|Validation failed/);
+  });
+});
