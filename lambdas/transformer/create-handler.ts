@@ -22,20 +22,25 @@ export type SqsHandler = (event: SQSEvent, context: HandlerContext) => Promise<S
  * that fails (poison, busy, or an error mid-file) is reported in `batchItemFailures` and never fails
  * its neighbours.
  */
-export function createHandler(deps: ProcessorDeps, telemetry: Telemetry): SqsHandler {
+export function createHandler(deps: ProcessorDeps & { readonly maxReceiveCount?: number }, telemetry: Telemetry): SqsHandler {
   return async (event, context) => {
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
-    const ctx = { requestId: context.awsRequestId, remainingMs: () => context.getRemainingTimeInMillis() };
     for (const record of event.Records) {
+      const receives = Number(record.attributes?.ApproximateReceiveCount ?? 1);
+      const ctx = {
+        requestId: context.awsRequestId,
+        remainingMs: () => context.getRemainingTimeInMillis(),
+        lastDelivery: deps.maxReceiveCount !== undefined && receives >= deps.maxReceiveCount,
+      };
       try {
         for (const object of parseObjectEvents(record.body)) {
           const result = await processObject(deps, object, ctx);
-          telemetry.finished(result, object, ctx.requestId);
+          telemetry.finished(result, object, context.awsRequestId);
           if (result.kind === 'busy') throw new RetryLaterError(`${object.key} is being processed by another attempt`);
           await deps.faults?.checkpoint('beforeAck', object);
         }
       } catch (err) {
-        telemetry.failed(err, record.messageId, ctx.requestId);
+        telemetry.failed(err, record.messageId, context.awsRequestId);
         batchItemFailures.push({ itemIdentifier: record.messageId });
       }
     }

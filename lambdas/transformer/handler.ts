@@ -38,6 +38,7 @@ export const handler = createHandler(
     ledger: new DynamoDbFileLedger(new DynamoDBClient({}), env('LEDGER_TABLE')),
     store: new S3ObjectStore(new S3Client({})),
     events: new EventBridgePublisher(new EventBridgeClient({}), env('EVENT_BUS_NAME')),
+    maxReceiveCount: Number(env('MAX_RECEIVE_COUNT')),
   },
   powertoolsTelemetry(logger, metrics),
 );

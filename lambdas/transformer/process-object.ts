@@ -34,6 +34,8 @@ export interface InvocationContext {
   readonly requestId: string;
   /** Time left in this invocation: the claim's lease. */
   readonly remainingMs: () => number;
+  /** This delivery is the queue's last before the dead-letter queue: a failure now is final. */
+  readonly lastDelivery?: boolean;
 }
 
 /** What became of one object in this invocation. */
@@ -118,7 +120,16 @@ export async function processObject(deps: ProcessorDeps, object: ObjectCreated, 
     await sendEvent(deps, config, object, record);
     return { kind: 'processed', feed: config, status: update.status, outcome, attempt };
   } catch (err) {
-    await deps.ledger.release(object, attempt, err instanceof Error ? `${err.name}: ${err.message}` : String(err)).catch(() => undefined);
+    const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    if (ctx.lastDelivery) {
+      // The message goes to the dead-letter queue after this: the ledger says so instead of waiting forever.
+      const error: FileError = { code: 'RETRIES_EXHAUSTED', message: `attempt ${attempt} failed on the last delivery (${reason}); the message is in the dead-letter queue` };
+      await deps.ledger
+        .complete(object, attempt, { configHash: deps.configHash, status: 'FAILED', rowsIn: 0, rowsOut: 0, rowsRejected: 0, errors: [error], durationMs: 0 })
+        .catch(() => undefined);
+    } else {
+      await deps.ledger.release(object, attempt, reason).catch(() => undefined);
+    }
     throw err;
   }
 }

@@ -12,6 +12,9 @@ import { Monitoring } from './constructs/monitoring.js';
 import { PlatformKey } from './constructs/platform-key.js';
 import { SecureBucket } from './constructs/secure-bucket.js';
 import { TransformerFunction } from './constructs/transformer-function.js';
+import { STACK_OUTPUTS } from './stack-outputs.js';
+
+export { STACK_OUTPUTS, stackNameOf } from './stack-outputs.js';
 
 export type Stage = 'dev' | 'prod';
 
@@ -22,21 +25,6 @@ export interface PartnerEtlStackProps extends StackProps {
   readonly memoryMiB?: number;
   /** Transformer timeout; default 900 s, the Lambda maximum, for whole files. */
   readonly timeoutSeconds?: number;
-}
-
-/** The names `partner-etl status --stage S` finds in the stack's outputs. */
-export const STACK_OUTPUTS = {
-  inboundBucket: 'InboundBucketName',
-  outputBucket: 'OutputBucketName',
-  rejectsBucket: 'RejectsBucketName',
-  ledgerTable: 'LedgerTableName',
-  eventBus: 'EventBusName',
-  alarmTopic: 'AlarmTopicArn',
-} as const;
-
-/** The stack name of a stage: `PartnerEtl-<stage>`. */
-export function stackNameOf(stage: string): string {
-  return `PartnerEtl-${stage}`;
 }
 
 /** The whole platform for one stage; every partner and feed comes from the bundle. */
@@ -120,5 +108,9 @@ export class PartnerEtlStack extends Stack {
     new CfnOutput(this, STACK_OUTPUTS.ledgerTable, { value: ledger.tableName, description: 'The file ledger' });
     new CfnOutput(this, STACK_OUTPUTS.eventBus, { value: bus.eventBusName, description: 'FileProcessed and FileFailed events' });
     new CfnOutput(this, STACK_OUTPUTS.alarmTopic, { value: monitoring.alarmTopic.topicArn, description: 'Platform alarms' });
+    new CfnOutput(this, STACK_OUTPUTS.feedQueues, {
+      value: this.toJsonString(Object.fromEntries(monitored.map((m) => [`${m.feed.partner}/${m.feed.id}`, m.queue.queueUrl]))),
+      description: 'partner/feed -> queue URL, for partner-etl reprocess',
+    });
   }
 }

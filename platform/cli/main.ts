@@ -40,6 +40,55 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       setExitCode(await runTransformCommand({ ...options, file, root: resolve(options.root) }));
     });
 
+  const stateOption = () => new Option('--state <dir>', "the local platform's state folder").default('./.partner-etl');
+  const stageOption = () => new Option('--stage <stage>', 'a deployed stage (its stack outputs name the table and buckets)');
+
+  program
+    .command('status')
+    .description('list files from the ledger, newest first; with a key, that file in detail')
+    .argument('[key]', 'an object key: its versions, attempts, errors and output')
+    .option('--partner <partner>')
+    .option('--feed <feed>')
+    .option('--status <status>', 'RECEIVED, PROCESSING, SUCCEEDED, PARTIAL, FAILED or DUPLICATE')
+    .option('--since <when>', '30m, 24h, 7d or an ISO date')
+    .option('--json', 'print an array of file records')
+    .addOption(stageOption())
+    .addOption(stateOption())
+    .addOption(rootOption())
+    .action(async (key: string | undefined, options: { partner?: string; feed?: string; status?: string; since?: string; json?: boolean; stage?: string; state: string; root: string }) => {
+      const { loadPlatformConfig } = await import('../config/load-config.js');
+      const { runStatusCommand } = await import('./status-command.js');
+      setExitCode(
+        await runStatusCommand({ ...options, key, stateDir: resolve(options.state), config: loadPlatformConfig(resolve(options.root)).config }),
+      );
+    });
+
+  program
+    .command('reprocess')
+    .description('run a file again as a new attempt, keeping its history')
+    .argument('<key>', 'the object key')
+    .addOption(stageOption())
+    .addOption(stateOption())
+    .action(async (key: string, options: { stage?: string; state: string }) => {
+      const { runReprocessCommand } = await import('./reprocess-command.js');
+      setExitCode(await runReprocessCommand({ key, stage: options.stage, stateDir: resolve(options.state) }));
+    });
+
+  program
+    .command('dev')
+    .description('the local platform: embedded S3, SQS and DynamoDB, the real handler, an inbox and an outbox')
+    .option('--once', 'process what is in the inbox, print a table and exit')
+    .option('--inbox <dir>', 'files here are uploaded with their relative path as key', './inbox')
+    .option('--outbox <dir>', 'outputs, rejects, manifests and events appear here', './outbox')
+    .addOption(stateOption())
+    .addOption(rootOption())
+    .action(async (options: { once?: boolean; inbox: string; outbox: string; state: string; root: string }) => {
+      const { runDevCommand } = await import('./dev-command.js');
+      setExitCode(
+        await runDevCommand({ root: resolve(options.root), inbox: options.inbox, outbox: options.outbox, stateDir: options.state, once: options.once ?? false }),
+      );
+    });
+
   return program;
 }
 

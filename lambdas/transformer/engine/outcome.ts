@@ -10,7 +10,9 @@ export type FileErrorCode =
   | 'TOO_MANY_REJECTS'
   | 'UNKNOWN_FEED'
   /** The platform only: the object version was deleted before it could be read. */
-  | 'OBJECT_NOT_FOUND';
+  | 'OBJECT_NOT_FOUND'
+  /** The platform only: every delivery failed; the message is in the feed's dead-letter queue. */
+  | 'RETRIES_EXHAUSTED';
 
 export type RowErrorCode = 'CSV_MALFORMED' | 'MAPPING_ERROR' | 'SCHEMA_VIOLATION';
 

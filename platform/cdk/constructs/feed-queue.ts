@@ -7,6 +7,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { FeedConfig } from '../../../lambdas/transformer/model.js';
+import { feedEventPattern, type EventPatternJson } from '../../config/feed-pattern.js';
+import { MAX_RECEIVE_COUNT } from '../../config/queue-settings.js';
 
 export interface FeedQueueProps {
   readonly feed: FeedConfig;
@@ -19,8 +21,6 @@ export interface FeedQueueProps {
   readonly removalPolicy: RemovalPolicy;
 }
 
-/** Messages a feed's queue tries before a file moves to the dead-letter queue. */
-export const MAX_RECEIVE_COUNT = 5;
 
 /**
  * One feed's plumbing: an EventBridge rule for its bucket, prefix and suffix, the queue it targets
@@ -57,7 +57,7 @@ export class FeedQueue extends Construct {
     });
     this.rule = new events.Rule(this, 'Rule', {
       description: `partner-etl ${feed.partner}/${feed.id}: ${feed.source.prefix}*${feed.source.suffix}`,
-      eventPattern: feedEventPattern(feed, props.inboundBucket.bucketName),
+      eventPattern: toCdkPattern(feedEventPattern(feed, props.inboundBucket.bucketName)),
       targets: [
         new targets.SqsQueue(this.queue, {
           deadLetterQueue: this.deadLetterQueue,
@@ -77,17 +77,8 @@ export class FeedQueue extends Construct {
   }
 }
 
-/**
- * The EventBridge pattern of a feed: S3 "Object Created" in the inbound bucket, key under the prefix
- * and ending with the suffix. The local platform routes uploads with the same pattern.
- */
-export function feedEventPattern(feed: FeedConfig, bucketName: string): events.EventPattern {
-  const key = feed.source.suffix
-    ? [{ wildcard: `${feed.source.prefix}*${feed.source.suffix}` }]
-    : [{ prefix: feed.source.prefix }];
-  return {
-    source: ['aws.s3'],
-    detailType: ['Object Created'],
-    detail: { bucket: { name: [bucketName] }, object: { key } },
-  };
+/** The JSON pattern in the CDK's camel-cased form. */
+function toCdkPattern(json: EventPatternJson): events.EventPattern {
+  const { 'detail-type': detailType, ...rest } = json;
+  return { ...rest, detailType: detailType as string[] };
 }

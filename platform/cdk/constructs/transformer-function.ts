@@ -15,6 +15,7 @@ import { Construct } from 'constructs';
 import { acknowledge, wildcardResourceFinding } from '../nag.js';
 import { BUNDLE_FILE, type PlatformBundle } from '../../../lambdas/transformer/bundle.js';
 import { METRICS } from '../../../lambdas/transformer/metrics-names.js';
+import { MAX_RECEIVE_COUNT } from '../../config/queue-settings.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -71,6 +72,7 @@ export class TransformerFunction extends Construct {
         REJECTS_BUCKET: props.rejectsBucket.bucketName,
         EVENT_BUS_NAME: props.eventBus.eventBusName,
         PARTNER_ETL_CONFIG_HASH: props.bundle.configHash,
+        MAX_RECEIVE_COUNT: String(MAX_RECEIVE_COUNT),
         POWERTOOLS_SERVICE_NAME: 'partner-etl',
         POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
         NODE_OPTIONS: '--enable-source-maps',

@@ -1,0 +1,78 @@
+import { resolve } from 'node:path';
+import { startLocalPlatform, type Tracked } from '../local/local-platform.js';
+
+export interface DevOptions {
+  readonly root: string;
+  readonly inbox: string;
+  readonly outbox: string;
+  readonly stateDir: string;
+  readonly once: boolean;
+}
+
+/** How often the inbox is scanned for new or changed files. */
+const SCAN_MS = 1000;
+
+/**
+ * `partner-etl dev` (`npm start`): the local platform. Watches the inbox until Ctrl-C, or with
+ * `--once` processes what is there and exits. Exit 0 when every finished file SUCCEEDED or was
+ * PARTIAL (or a DUPLICATE of such), 1 otherwise.
+ */
+export async function runDevCommand(options: DevOptions): Promise<number> {
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  const platform = await startLocalPlatform({
+    root: options.root,
+    inbox: resolve(options.inbox),
+    outbox: resolve(options.outbox),
+    stateDir: resolve(options.stateDir),
+    log: out,
+  });
+  out(`partner-etl local platform: S3/SQS ${platform.emulators.endpoints.s3}, DynamoDB ${platform.emulators.endpoints.dynamodb}`);
+  out(`inbox ${resolve(options.inbox)} -> outbox ${resolve(options.outbox)}; state in ${resolve(options.stateDir)}`);
+
+  if (options.once) {
+    try {
+      const uploaded = await platform.scanInbox();
+      out(`uploaded ${uploaded.length} file${uploaded.length === 1 ? '' : 's'}; waiting for every final status`);
+      const done = await platform.settle(10 * 60_000);
+      printTable(done, out);
+      return exitCode(done);
+    } finally {
+      await platform.stop();
+    }
+  }
+
+  out('watching the inbox; Ctrl-C stops (in-flight files finish first)');
+  await platform.scanInbox();
+  let stopping = false;
+  const timer = setInterval(() => {
+    if (!stopping) platform.scanInbox().catch((err: Error) => out(`inbox: ${err.message}`));
+  }, SCAN_MS);
+  await new Promise<void>((resolveStop) => {
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      out('stopping: letting in-flight files finish');
+      resolveStop();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  clearInterval(timer);
+  await platform.stop();
+  return exitCode(platform.tracked.filter((t) => t.record));
+}
+
+function exitCode(files: readonly Tracked[]): number {
+  return files.every((t) => t.record && ['SUCCEEDED', 'PARTIAL', 'DUPLICATE'].includes(t.record.status)) ? 0 : 1;
+}
+
+function printTable(files: readonly Tracked[], out: (line: string) => void): void {
+  out('');
+  out(`${'status'.padEnd(10)}${'feed'.padEnd(20)}${'rows in/out/rejected'.padEnd(22)}key`);
+  for (const { object, record } of files) {
+    const rows = record?.rowsIn === undefined ? '' : `${record.rowsIn}/${record.rowsOut}/${record.rowsRejected}`;
+    out(`${(record?.status ?? '?').padEnd(10)}${`${record?.partner}/${record?.feed}`.padEnd(20)}${rows.padEnd(22)}${object.key}`);
+  }
+  const ok = files.filter((t) => t.record && ['SUCCEEDED', 'PARTIAL', 'DUPLICATE'].includes(t.record.status)).length;
+  out(`\n${files.length} files: ${ok} succeeded, partial or duplicate; ${files.length - ok} failed`);
+}

@@ -1,0 +1,95 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { ObjectCreated } from '../../lambdas/transformer/intake.js';
+import { DynamoDbFileLedger } from '../../lambdas/transformer/ledger/dynamodb-ledger.js';
+import type { FileLedger } from '../../lambdas/transformer/ledger/file-ledger.js';
+import { STACK_OUTPUTS, stackNameOf } from '../cdk/stack-outputs.js';
+import { clientsFor, startEmulators } from '../local/emulators.js';
+import { objectCreatedEvent } from '../local/s3-events.js';
+import { dynamoDataPath, LOCAL_NAMES, readRunningState } from '../local/state.js';
+
+/** The ledger of a deployed stage or of the local platform, with a way to redeliver a file. */
+export interface LedgerTarget {
+  readonly description: string;
+  readonly ledger: FileLedger;
+  readonly inboundBucket: string;
+  /** Sends the file's "Object Created" event to its feed's queue; undefined when nothing is running to take it. */
+  readonly redeliver?: (object: ObjectCreated, feed: string) => Promise<void>;
+  close(): Promise<void>;
+}
+
+export class TargetError extends Error {
+  override readonly name = 'TargetError';
+}
+
+/**
+ * `--stage S`: the stack `PartnerEtl-S` found through CloudFormation, with the normal SDK
+ * configuration for region and credentials. Otherwise the local platform in `stateDir`: the running
+ * one, or its persisted ledger opened read-write on a private emulator when it is not running.
+ */
+export async function openLedgerTarget(options: { stage?: string; stateDir: string }): Promise<LedgerTarget> {
+  if (options.stage) return openStage(options.stage);
+  const running = readRunningState(options.stateDir);
+  if (running) {
+    const clients = clientsFor(running.endpoints);
+    return {
+      description: `local platform (pid ${running.pid})`,
+      ledger: new DynamoDbFileLedger(clients.dynamodb, running.tableName),
+      inboundBucket: running.buckets.inbound,
+      redeliver: async (object, feed) => {
+        const url = running.queues[feed];
+        if (!url) throw new TargetError(`the local platform has no queue for ${feed}`);
+        await clients.sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: JSON.stringify(objectCreatedEvent(object)) }));
+      },
+      close: async () => {
+        clients.dynamodb.destroy();
+        clients.sqs.destroy();
+        clients.s3.destroy();
+      },
+    };
+  }
+  const emulators = await startEmulators({ dynamoPath: dynamoDataPath(options.stateDir) });
+  return {
+    description: `local ledger in ${options.stateDir} (platform not running)`,
+    ledger: new DynamoDbFileLedger(emulators.dynamodb, LOCAL_NAMES.tableName),
+    inboundBucket: LOCAL_NAMES.buckets.inbound,
+    close: () => emulators.stop(),
+  };
+}
+
+async function openStage(stage: string): Promise<LedgerTarget> {
+  const stackName = stackNameOf(stage);
+  const cfn = new CloudFormationClient({});
+  let outputs: Record<string, string>;
+  try {
+    const result = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
+    outputs = Object.fromEntries((result.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey!, o.OutputValue!]));
+  } catch (err) {
+    throw new TargetError(`cannot read the outputs of stack ${stackName}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    cfn.destroy();
+  }
+  const need = (name: string) => {
+    const value = outputs[name];
+    if (!value) throw new TargetError(`stack ${stackName} has no output ${name}; deploy the current version`);
+    return value;
+  };
+  const dynamodb = new DynamoDBClient({});
+  const sqs = new SQSClient({});
+  const queues = JSON.parse(need(STACK_OUTPUTS.feedQueues)) as Record<string, string>;
+  return {
+    description: `stage ${stage} (${stackName})`,
+    ledger: new DynamoDbFileLedger(dynamodb, need(STACK_OUTPUTS.ledgerTable)),
+    inboundBucket: need(STACK_OUTPUTS.inboundBucket),
+    redeliver: async (object, feed) => {
+      const url = queues[feed];
+      if (!url) throw new TargetError(`stage ${stage} has no queue for ${feed}`);
+      await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: JSON.stringify(objectCreatedEvent(object)) }));
+    },
+    close: async () => {
+      dynamodb.destroy();
+      sqs.destroy();
+    },
+  };
+}

@@ -1,0 +1,46 @@
+import { openLedgerTarget, TargetError } from './ledger-target.js';
+
+/**
+ * `partner-etl reprocess <key>`: marks the key's latest version for a new attempt (its history is
+ * kept) and redelivers its event to the feed's queue. Exit 0 when queued, 1 when there is no such
+ * file or nothing to take it, 2 on a target error.
+ */
+export async function runReprocessCommand(options: { key: string; stage?: string; stateDir: string }): Promise<number> {
+  let target;
+  try {
+    target = await openLedgerTarget({ stage: options.stage, stateDir: options.stateDir });
+  } catch (err) {
+    if (err instanceof TargetError) {
+      process.stderr.write(`partner-etl: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  try {
+    if (!target.redeliver) {
+      process.stderr.write(`partner-etl: the local platform is not running; start it (npm start) and run reprocess again\n`);
+      return 1;
+    }
+    const record = await target.ledger.requestReprocess(target.inboundBucket, options.key);
+    if (!record) {
+      process.stderr.write(`partner-etl: no file ${options.key} in the ${target.description} ledger\n`);
+      return 1;
+    }
+    const object = {
+      bucket: record.bucket,
+      key: record.key,
+      etag: record.etag,
+      size: record.size,
+      sequencer: record.sequencer,
+      time: record.receivedAt,
+      ...(record.versionId ? { versionId: record.versionId } : {}),
+    };
+    await target.redeliver(object, `${record.partner}/${record.feed}`);
+    process.stdout.write(
+      `queued ${options.key} (${record.partner}/${record.feed}, last ${record.status}, ${record.attempts} attempt${record.attempts === 1 ? '' : 's'}) for a new attempt on ${target.description}\n`,
+    );
+    return 0;
+  } finally {
+    await target.close();
+  }
+}

@@ -1,0 +1,341 @@
+import { randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type Message,
+} from '@aws-sdk/client-sqs';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import type { EventPublisher } from '../../lambdas/transformer/adapters/object-store.js';
+import { S3ObjectStore } from '../../lambdas/transformer/adapters/s3-object-store.js';
+import { compileFeeds } from '../../lambdas/transformer/compile-feeds.js';
+import { createHandler, type Telemetry } from '../../lambdas/transformer/create-handler.js';
+import type { ObjectCreated } from '../../lambdas/transformer/intake.js';
+import { DynamoDbFileLedger } from '../../lambdas/transformer/ledger/dynamodb-ledger.js';
+import { FINAL_STATUSES, type FileRecord } from '../../lambdas/transformer/ledger/file-ledger.js';
+import { listFeeds, type FeedConfig } from '../../lambdas/transformer/model.js';
+import type { FaultInjector } from '../../lambdas/transformer/process-object.js';
+import { MAX_RECEIVE_COUNT } from '../config/queue-settings.js';
+import { createBundle } from '../config/bundle.js';
+import { feedEventPattern } from '../config/feed-pattern.js';
+import { findGoldenCases, sampleKey } from '../config/golden.js';
+import { requireValidConfig } from '../config/load-config.js';
+import { startEmulators, type Emulators } from './emulators.js';
+import { matchesPattern } from './event-pattern.js';
+import { createBuckets, createLedgerTable } from './provision.js';
+import { nextSequencer, objectCreatedEvent } from './s3-events.js';
+import { clearState, dynamoDataPath, LOCAL_NAMES, writeState } from './state.js';
+
+export interface LocalPlatformOptions {
+  readonly root: string;
+  readonly inbox: string;
+  readonly outbox: string;
+  readonly stateDir: string;
+  /** Where status lines go (stdout by default). */
+  readonly log?: (line: string) => void;
+  /** How long a received message stays invisible; AWS uses six times the function timeout. */
+  readonly visibilitySeconds?: number;
+  /** The local "function timeout": the lease of each attempt. */
+  readonly timeoutSeconds?: number;
+  readonly faults?: FaultInjector;
+  /** Copy the sample partners' sample files into an empty inbox on the first run (default true). */
+  readonly seedSamples?: boolean;
+  readonly ports?: { readonly s3Sqs?: number; readonly dynamodb?: number };
+}
+
+/** One upload the platform made, and what became of it. */
+export interface Tracked {
+  readonly object: ObjectCreated;
+  readonly feed?: FeedConfig;
+  record?: FileRecord;
+}
+
+export interface LocalPlatform {
+  readonly emulators: Emulators;
+  readonly ledger: DynamoDbFileLedger;
+  readonly queues: ReadonlyMap<string, { url: string; dlqUrl: string }>;
+  /** Uploads every inbox file not uploaded yet (new or changed since its last upload). */
+  scanInbox(): Promise<Tracked[]>;
+  /** Resolves when every tracked upload has a final status. */
+  settle(timeoutMs?: number): Promise<Tracked[]>;
+  readonly tracked: readonly Tracked[];
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole pipeline on one machine: fauxqs (S3, SQS) and dynalite (DynamoDB, persisted under the
+ * state folder) on loopback, provisioned from the same config model as the CDK stack; uploads
+ * become the EventBridge events S3 would send, routed by the stack's own rule patterns to each
+ * feed's queue (with its dead-letter queue); pollers call the real handler with real SQS batches.
+ */
+export async function startLocalPlatform(options: LocalPlatformOptions): Promise<LocalPlatform> {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const config = requireValidConfig(options.root);
+  const bundle = createBundle(config);
+  const feeds = listFeeds(config);
+  const timeoutSeconds = options.timeoutSeconds ?? 60;
+  const visibilitySeconds = options.visibilitySeconds ?? timeoutSeconds;
+  mkdirSync(options.stateDir, { recursive: true });
+  const emulators = await startEmulators({
+    dynamoPath: dynamoDataPath(options.stateDir),
+    s3SqsPort: options.ports?.s3Sqs,
+    dynamoPort: options.ports?.dynamodb,
+  });
+  const { s3, sqs } = emulators;
+  const names = LOCAL_NAMES;
+  await createBuckets(s3, Object.values(names.buckets));
+  await createLedgerTable(emulators.dynamodb, names.tableName);
+
+  const queues = new Map<string, { url: string; dlqUrl: string }>();
+  for (const feed of feeds) {
+    const base = `${feed.partner}-${feed.id}`;
+    const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${base}-dlq`, Attributes: { MessageRetentionPeriod: String(14 * 86400) } }));
+    const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+    const queue = await sqs.send(
+      new CreateQueueCommand({
+        QueueName: base,
+        Attributes: {
+          VisibilityTimeout: String(visibilitySeconds),
+          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: MAX_RECEIVE_COUNT }),
+        },
+      }),
+    );
+    queues.set(`${feed.partner}/${feed.id}`, { url: queue.QueueUrl!, dlqUrl: dlq.QueueUrl! });
+  }
+  const rules = feeds.map((feed) => ({ feed, pattern: feedEventPattern(feed, names.buckets.inbound) }));
+
+  const ledger = new DynamoDbFileLedger(emulators.dynamodb, names.tableName);
+  const tracked: Tracked[] = [];
+  const events: EventPublisher = {
+    async publish(detailType, detail) {
+      // No EventBridge emulator exists: downstream events are appended to the outbox.
+      mkdirSync(options.outbox, { recursive: true });
+      const line = `${JSON.stringify({ time: new Date().toISOString(), 'detail-type': detailType, source: 'partner-etl', detail })}\n`;
+      const stream = createWriteStream(join(options.outbox, 'events.ndjson'), { flags: 'a' });
+      await new Promise<void>((resolve, reject) => stream.end(line, () => resolve()).on('error', reject));
+    },
+  };
+
+  const mirror = async (bucket: string, key: string | undefined) => {
+    if (!key) return;
+    const target = join(options.outbox, bucket === names.buckets.output ? 'output' : 'rejects', ...key.split('/'));
+    mkdirSync(dirname(target), { recursive: true });
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    await pipeline(got.Body as Readable, createWriteStream(target));
+  };
+  const mirrorRecord = async (record: FileRecord) => {
+    if (record.status === 'DUPLICATE') return; // nothing new was written
+    await Promise.all([
+      mirror(names.buckets.output, record.outputKey),
+      mirror(names.buckets.output, record.manifestKey),
+      mirror(names.buckets.rejects, record.rejectsKey),
+      mirror(names.buckets.rejects, record.summaryKey),
+    ]);
+  };
+
+  const telemetry: Telemetry = {
+    finished(result, object) {
+      if (result.kind === 'busy') return;
+      const item = tracked.find((t) => t.object.key === object.key && t.object.sequencer === object.sequencer);
+      if (item && !item.record) void refresh(item).catch((err: Error) => log(`outbox: ${err.message}`));
+      const record = result.kind === 'already-finished' ? result.record : undefined;
+      if (result.kind === 'processed') {
+        const o = result.outcome;
+        log(
+          `${result.status.padEnd(9)} ${`${result.feed.partner}/${result.feed.id}`.padEnd(20)} ${object.key}  ` +
+            `${o.rowsIn} in, ${o.rowsOut} out, ${o.rowsRejected} rejected  (${o.durationMs} ms)` +
+            (o.errors[0] ? `  ${o.errors[0].code}: ${o.errors[0].message}` : ''),
+        );
+      } else if (record) {
+        log(`${record.status.padEnd(9)} ${`${record.partner}/${record.feed}`.padEnd(20)} ${object.key}  (duplicate delivery, already finished)`);
+      }
+    },
+    failed(error, messageId) {
+      log(`RETRY     message ${messageId}: ${error instanceof Error ? error.message : String(error)}`);
+    },
+  };
+
+  const handler = createHandler(
+    {
+      config: bundle.config,
+      configHash: bundle.configHash,
+      feeds: compileFeeds(bundle.config),
+      inboundBucket: names.buckets.inbound,
+      outputBucket: names.buckets.output,
+      rejectsBucket: names.buckets.rejects,
+      ledger,
+      store: new S3ObjectStore(s3),
+      events,
+      maxReceiveCount: MAX_RECEIVE_COUNT,
+      ...(options.faults ? { faults: options.faults } : {}),
+    },
+    telemetry,
+  );
+
+  // Pollers: per feed, as many workers as the feed's concurrency, one message per batch (as the stack's mapping).
+  let running = true;
+  const inFlight = new Set<Promise<unknown>>();
+  const poll = async (feed: FeedConfig) => {
+    const { url } = queues.get(`${feed.partner}/${feed.id}`)!;
+    while (running) {
+      let messages: Message[] = [];
+      try {
+        const received = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 1, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'] }),
+        );
+        messages = received.Messages ?? [];
+      } catch (err) {
+        if (!running) return;
+        log(`poller ${feed.partner}/${feed.id}: ${(err as Error).message}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      if (messages.length === 0 || !running) continue;
+      const work = invoke(url, messages);
+      inFlight.add(work);
+      await work.finally(() => inFlight.delete(work));
+    }
+  };
+  const invoke = async (url: string, messages: Message[]) => {
+    const event: SQSEvent = { Records: messages.map((m) => toSqsRecord(m, url)) };
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    const result = await handler(event, { awsRequestId: randomUUID(), getRemainingTimeInMillis: () => deadline - Date.now() });
+    const failed = new Set(result.batchItemFailures.map((f) => f.itemIdentifier));
+    const done = messages.filter((m) => !failed.has(m.MessageId!));
+    if (done.length > 0) {
+      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+    }
+    // Failed messages stay invisible until their visibility timeout, then come back (redrive after MAX_RECEIVE_COUNT).
+  };
+  const pollers = feeds.flatMap((feed) => Array.from({ length: Math.min(feed.concurrency, 4) }, () => poll(feed)));
+
+  const refreshing = new Map<Tracked, Promise<void>>();
+  const refresh = (item: Tracked): Promise<void> => {
+    const pending = refreshing.get(item);
+    if (pending) return pending;
+    const work = refreshOnce(item).finally(() => refreshing.delete(item));
+    refreshing.set(item, work);
+    return work;
+  };
+  const refreshOnce = async (item: Tracked) => {
+    const history = await ledger.history(item.object.bucket, item.object.key);
+    const record = history.find((r) => r.sequencer === item.object.sequencer);
+    if (record && FINAL_STATUSES.includes(record.status)) {
+      item.record = record;
+      await mirrorRecord(record).catch((err: Error) => log(`outbox: could not copy the files of ${record.key}: ${err.message}`));
+    }
+  };
+
+  // The inbox: relative path = key. Seen files are remembered by size and modification time.
+  const seen = new Map<string, string>();
+  if ((options.seedSamples ?? true) && (!existsSync(options.inbox) || listFiles(options.inbox).length === 0)) {
+    for (const c of findGoldenCases(options.root, config)) {
+      const target = join(options.inbox, ...sampleKey(c).split('/'));
+      mkdirSync(dirname(target), { recursive: true });
+      await pipeline(createReadStream(join(options.root, c.csv)), createWriteStream(target));
+    }
+    log(`inbox was empty: copied the sample partners' sample files into ${options.inbox}`);
+  }
+  const scanInbox = async (): Promise<Tracked[]> => {
+    const added: Tracked[] = [];
+    for (const file of listFiles(options.inbox)) {
+      const stat = statSync(file);
+      const stamp = `${stat.size}:${stat.mtimeMs}`;
+      if (seen.get(file) === stamp) continue;
+      seen.set(file, stamp);
+      const key = relative(options.inbox, file).split(sep).join('/');
+      const put = await s3.send(new PutObjectCommand({ Bucket: names.buckets.inbound, Key: key, Body: createReadStream(file), ContentLength: stat.size }));
+      const object: ObjectCreated = {
+        bucket: names.buckets.inbound,
+        key,
+        etag: (put.ETag ?? '').replace(/"/g, ''),
+        size: stat.size,
+        sequencer: nextSequencer(),
+        time: new Date().toISOString(),
+        ...(put.VersionId ? { versionId: put.VersionId } : {}),
+      };
+      const event = objectCreatedEvent(object);
+      const matched = rules.filter((r) => matchesPattern(r.pattern, event));
+      for (const { feed } of matched) {
+        await sqs.send(new SendMessageCommand({ QueueUrl: queues.get(`${feed.partner}/${feed.id}`)!.url, MessageBody: JSON.stringify(event) }));
+      }
+      if (matched.length === 0) log(`IGNORED   ${key}: no feed's prefix and suffix match it (as no rule would in AWS)`);
+      const item: Tracked = matched[0] ? { object, feed: matched[0].feed } : { object };
+      if (matched.length > 0) tracked.push(item);
+      added.push(item);
+    }
+    return added;
+  };
+
+  writeState(options.stateDir, {
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    endpoints: emulators.endpoints,
+    tableName: names.tableName,
+    buckets: names.buckets,
+    queues: Object.fromEntries([...queues].map(([feed, q]) => [feed, q.url])),
+  });
+
+  return {
+    emulators,
+    ledger,
+    queues,
+    tracked,
+    scanInbox,
+    async settle(timeoutMs = 120_000) {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        for (const item of tracked) if (!item.record) await refresh(item);
+        if (tracked.every((t) => t.record)) return tracked;
+        if (Date.now() > until) throw new Error(`${tracked.filter((t) => !t.record).length} files have no final status after ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    async stop() {
+      running = false;
+      await Promise.allSettled([...inFlight]); // in-flight files finish; unreceived messages stay for redelivery
+      await Promise.allSettled(pollers);
+      clearState(options.stateDir);
+      await emulators.stop();
+    },
+  };
+}
+
+function toSqsRecord(m: Message, url: string): SQSRecord {
+  const a = m.Attributes ?? {};
+  return {
+    messageId: m.MessageId!,
+    receiptHandle: m.ReceiptHandle!,
+    body: m.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: a.ApproximateReceiveCount ?? '1',
+      SentTimestamp: a.SentTimestamp ?? String(Date.now()),
+      SenderId: a.SenderId ?? 'local',
+      ApproximateFirstReceiveTimestamp: a.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: m.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${url.split('/').pop()}`,
+    awsRegion: 'us-east-1',
+  };
+}
+
+/** Every regular file under a folder, skipping dot files (editors' temporaries). */
+function listFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name.startsWith('.')) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...listFiles(path));
+    else if (entry.isFile()) out.push(path);
+  }
+  return out.sort();
+}
