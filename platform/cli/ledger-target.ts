@@ -93,3 +93,14 @@ async function openStage(stage: string): Promise<LedgerTarget> {
     },
   };
 }
+
+/** Opens the target, or prints why it cannot be opened and resolves undefined (the command exits 2). */
+export async function openTargetOrReport(options: { stage?: string; stateDir: string }): Promise<LedgerTarget | undefined> {
+  try {
+    return await openLedgerTarget(options);
+  } catch (err) {
+    if (!(err instanceof TargetError)) throw err;
+    process.stderr.write(`partner-etl: ${err.message}\n`);
+    return undefined;
+  }
+}

@@ -1,4 +1,4 @@
-import { openLedgerTarget, TargetError } from './ledger-target.js';
+import { openTargetOrReport } from './ledger-target.js';
 
 /**
  * `partner-etl reprocess <key>`: marks the key's latest version for a new attempt (its history is
@@ -6,16 +6,8 @@ import { openLedgerTarget, TargetError } from './ledger-target.js';
  * file or nothing to take it, 2 on a target error.
  */
 export async function runReprocessCommand(options: { key: string; stage?: string; stateDir: string }): Promise<number> {
-  let target;
-  try {
-    target = await openLedgerTarget({ stage: options.stage, stateDir: options.stateDir });
-  } catch (err) {
-    if (err instanceof TargetError) {
-      process.stderr.write(`partner-etl: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
+  const target = await openTargetOrReport({ stage: options.stage, stateDir: options.stateDir });
+  if (!target) return 2;
   try {
     if (!target.redeliver) {
       process.stderr.write(`partner-etl: the local platform is not running; start it (npm start) and run reprocess again\n`);

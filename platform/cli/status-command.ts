@@ -1,6 +1,6 @@
 import type { FileRecord, LedgerStatus } from '../../lambdas/transformer/ledger/file-ledger.js';
 import type { PlatformConfig } from '../../lambdas/transformer/model.js';
-import { openLedgerTarget, TargetError } from './ledger-target.js';
+import { openTargetOrReport } from './ledger-target.js';
 import { describeError } from './progress.js';
 
 export interface StatusOptions {
@@ -32,16 +32,8 @@ export async function runStatusCommand(options: StatusOptions): Promise<number> 
     process.stderr.write(`partner-etl: --status must be one of ${STATUSES.join(', ')}\n`);
     return 2;
   }
-  let target;
-  try {
-    target = await openLedgerTarget({ stage: options.stage, stateDir: options.stateDir });
-  } catch (err) {
-    if (err instanceof TargetError) {
-      process.stderr.write(`partner-etl: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
+  const target = await openTargetOrReport({ stage: options.stage, stateDir: options.stateDir });
+  if (!target) return 2;
   try {
     if (options.key) {
       const history = await target.ledger.history(target.inboundBucket, options.key);

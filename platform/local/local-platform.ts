@@ -213,7 +213,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     }
     // Failed messages stay invisible until their visibility timeout, then come back (redrive after MAX_RECEIVE_COUNT).
   };
-  const pollers = feeds.flatMap((feed) => Array.from({ length: Math.min(feed.concurrency, 4) }, () => poll(feed)));
+  const pollers = feeds.flatMap((feed) => Array.from({ length: feed.concurrency }, () => poll(feed)));
 
   const refreshing = new Map<Tracked, Promise<void>>();
   const refresh = (item: Tracked): Promise<void> => {

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,6 +74,29 @@ describe('partner-etl dev --once', () => {
     const run = cli(['dev', '--once', '--root', root, '--inbox', 'in', '--outbox', 'out'], dir);
     expect(run.code).toBe(1); // B,x is rejected and maxRejectedPercent is 0: FAILED
     expect(run.stdout).toMatch(/FAILED\s+acme\/orders\s+2\/1\/1\s+acme\/orders\/a\.csv/);
+  }, 120_000);
+});
+
+describe('partner-etl dev (watching)', () => {
+  it('processes files that arrive later and stops cleanly on Ctrl-C', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'partner-etl-watch-'));
+    const child = spawn(process.execPath, [BIN, 'dev', '--root', REPO], { cwd: dir });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const waitFor = async (text: string) => {
+      for (let i = 0; i < 300 && !stdout.includes(text); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(stdout).toContain(text);
+    };
+    await waitFor('muller/invoices/2026-11.csv  4 in, 4 out');
+    mkdirSync(join(dir, 'inbox/acme/orders'), { recursive: true });
+    writeFileSync(join(dir, 'inbox/acme/orders/later.csv'), readFileSync(join(REPO, 'mappings/acme/orders/samples/2026-11-27.csv')));
+    await waitFor('acme/orders/later.csv  5 in, 5 out, 0 rejected');
+    expect(readRunningState(join(dir, '.partner-etl'))?.pid).toBe(child.pid);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(stdout).toContain('stopping: letting in-flight files finish');
+    expect(readRunningState(join(dir, '.partner-etl'))).toBeUndefined();
   }, 120_000);
 });
 
