@@ -16,14 +16,8 @@ export interface AttemptRecord {
   readonly outcome: string;
 }
 
-/** Everything the ledger knows of one object version. */
-export interface FileRecord {
-  readonly bucket: string;
-  readonly key: string;
-  readonly versionId?: string;
-  readonly etag: string;
-  readonly size: number;
-  readonly sequencer: string;
+/** Everything the ledger knows of one object version (its identity as the event announced it, then its fate). */
+export interface FileRecord extends Omit<ObjectCreated, 'time'> {
   readonly partner: string;
   readonly feed: string;
   readonly status: LedgerStatus;
