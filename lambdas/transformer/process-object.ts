@@ -149,8 +149,10 @@ async function runAttempt(deps: ProcessorDeps, feed: CompiledFeed, object: Objec
     };
   }
 
-  const source = object.size > config.maxFileMiB * 1024 * 1024 ? undefined : await deps.store.open(object.bucket, object.key, object.versionId);
-  if (!source && object.size <= config.maxFileMiB * 1024 * 1024) {
+  // An oversized file is not opened: the engine refuses it from its size (TOO_LARGE).
+  const tooLarge = object.size > config.maxFileMiB * 1024 * 1024;
+  const source = tooLarge ? undefined : await deps.store.open(object.bucket, object.key, object.versionId);
+  if (!source && !tooLarge) {
     const error: FileError = { code: 'OBJECT_NOT_FOUND', message: `${object.key} (version ${ref}) no longer exists; nothing to process` };
     return finishFailed(deps, config, object, keys.summary, error);
   }

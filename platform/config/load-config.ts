@@ -3,7 +3,6 @@ import { join, relative } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node as YamlNode, type Pair } from 'yaml';
 import {
-  ENCODINGS,
   type CsvConfig,
   type Encoding,
   type FeedConfig,
@@ -331,7 +330,6 @@ function buildCsv(raw: NonNullable<RawFeed['csv']>, fail: (p: Path, message: str
   if (quote !== '' && delimiter === quote) fail(['quote'], 'quote and delimiter must differ', quote);
   if (quote === '' && raw.escape !== undefined) fail(['escape'], 'escape has no meaning when quoting is off (quote: "")', raw.escape);
   const encoding = raw.encoding ?? 'utf-8';
-  if (!ENCODINGS.includes(encoding)) fail(['encoding'], `encoding must be one of ${ENCODINGS.join(', ')}`, encoding);
   const csv: CsvConfig = {
     delimiter,
     quote,

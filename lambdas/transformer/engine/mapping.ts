@@ -131,7 +131,7 @@ function setPath(out: Record<string, unknown>, path: readonly string[], value: u
 }
 
 /** JSONata throws plain objects with a code; turn them into one readable line with the value involved. */
-export function describeJsonataError(err: unknown): string {
+function describeJsonataError(err: unknown): string {
   const e = err as { message?: string; code?: string };
   const text = e.message ?? String(err);
   return e.code ? `${text} [${e.code}]` : text;

@@ -18,11 +18,6 @@ export class RecordWriter {
     private readonly format: OutputFormat,
   ) {}
 
-  /** Serialised text of one record, as it will be written (also used to bound record size). */
-  static serialise(record: unknown): string {
-    return JSON.stringify(record);
-  }
-
   /** Appends one already serialised record; resolves when the sink can take more. */
   async write(json: string): Promise<void> {
     if (this.format === 'ndjson') this.pending += `${json}\n`;

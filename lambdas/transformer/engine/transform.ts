@@ -178,7 +178,7 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
     }
     const violation = feed.validate(result);
     if (violation) return reject(record, recordNo, 'SCHEMA_VIOLATION', violation.message, violation.field);
-    const json = RecordWriter.serialise(result);
+    const json = JSON.stringify(result);
     if (json.length > limits.maxOutputChars) {
       return reject(record, recordNo, 'MAPPING_ERROR', `the output record is longer than ${limits.maxOutputChars} characters`);
     }

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { loadPlatformConfig, requireValidConfig } from '../../../platform/config/load-config.js';
 import { ConfigError, formatProblem } from '../../../platform/config/problems.js';
 import { makeConfigRoot, validFiles, VALID_PARTNER } from '../../support/config-root.js';
+import { ENCODINGS } from '../../../lambdas/transformer/model.js';
 
 const REPO = join(import.meta.dirname, '../../..');
 
@@ -22,6 +23,11 @@ describe('the repository configuration', () => {
     const { config, problems } = loadPlatformConfig(REPO);
     expect(problems.map(formatProblem)).toEqual([]);
     expect(config.partners.map((p) => p.id)).toEqual(['acme', 'globex', 'muller']);
+  });
+
+  it('the editor schema offers exactly the encodings the engine decodes', () => {
+    const schema = JSON.parse(readFileSync(join(REPO, 'platform/config/partner.schema.json'), 'utf8'));
+    expect(schema.definitions.feed.properties.csv.properties.encoding.enum).toEqual([...ENCODINGS]);
   });
 
   it('every partner file validates against the editor schema it points at', () => {
