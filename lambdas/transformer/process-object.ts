@@ -124,8 +124,11 @@ export async function processObject(deps: ProcessorDeps, object: ObjectCreated, 
     if (ctx.lastDelivery) {
       // The message goes to the dead-letter queue after this: the ledger says so instead of waiting forever.
       const error: FileError = { code: 'RETRIES_EXHAUSTED', message: `attempt ${attempt} failed on the last delivery (${reason}); the message is in the dead-letter queue` };
+      const update: FinalUpdate = { configHash: deps.configHash, status: 'FAILED', rowsIn: 0, rowsOut: 0, rowsRejected: 0, errors: [error], durationMs: 0 };
+      // Best effort: the original error is what the caller must see.
       await deps.ledger
-        .complete(object, attempt, { configHash: deps.configHash, status: 'FAILED', rowsIn: 0, rowsOut: 0, rowsRejected: 0, errors: [error], durationMs: 0 })
+        .complete(object, attempt, update)
+        .then((recorded) => (recorded ? sendEvent(deps, config, object, { ...claim.record, ...update } as FileRecord) : undefined))
         .catch(() => undefined);
     } else {
       await deps.ledger.release(object, attempt, reason).catch(() => undefined);

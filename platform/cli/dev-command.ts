@@ -7,6 +7,7 @@ export interface DevOptions {
   readonly outbox: string;
   readonly stateDir: string;
   readonly once: boolean;
+  readonly ports?: { readonly s3Sqs?: number; readonly dynamodb?: number };
 }
 
 /** How often the inbox is scanned for new or changed files. */
@@ -25,6 +26,7 @@ export async function runDevCommand(options: DevOptions): Promise<number> {
     outbox: resolve(options.outbox),
     stateDir: resolve(options.stateDir),
     log: out,
+    ...(options.ports ? { ports: options.ports } : {}),
   });
   out(`partner-etl local platform: S3/SQS ${platform.emulators.endpoints.s3}, DynamoDB ${platform.emulators.endpoints.dynamodb}`);
   out(`inbox ${resolve(options.inbox)} -> outbox ${resolve(options.outbox)}; state in ${resolve(options.stateDir)}`);

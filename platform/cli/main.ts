@@ -1,4 +1,4 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runTransformCommand } from './transform-command.js';
@@ -80,16 +80,33 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--once', 'process what is in the inbox, print a table and exit')
     .option('--inbox <dir>', 'files here are uploaded with their relative path as key', './inbox')
     .option('--outbox <dir>', 'outputs, rejects, manifests and events appear here', './outbox')
+    .option('--s3-sqs-port <port>', 'loopback port of the S3 and SQS emulator (default: any free port)', parsePort)
+    .option('--dynamodb-port <port>', 'loopback port of the DynamoDB emulator (default: any free port)', parsePort)
     .addOption(stateOption())
     .addOption(rootOption())
-    .action(async (options: { once?: boolean; inbox: string; outbox: string; state: string; root: string }) => {
-      const { runDevCommand } = await import('./dev-command.js');
-      setExitCode(
-        await runDevCommand({ root: resolve(options.root), inbox: options.inbox, outbox: options.outbox, stateDir: options.state, once: options.once ?? false }),
-      );
-    });
+    .action(
+      async (options: { once?: boolean; inbox: string; outbox: string; state: string; root: string; s3SqsPort?: number; dynamodbPort?: number }) => {
+        const { runDevCommand } = await import('./dev-command.js');
+        setExitCode(
+          await runDevCommand({
+            root: resolve(options.root),
+            inbox: options.inbox,
+            outbox: options.outbox,
+            stateDir: options.state,
+            once: options.once ?? false,
+            ports: { s3Sqs: options.s3SqsPort, dynamodb: options.dynamodbPort },
+          }),
+        );
+      },
+    );
 
   return program;
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidArgumentError('a port is a whole number from 1 to 65535');
+  return port;
 }
 
 /** Runs the CLI on `process.argv` and sets `process.exitCode`. */

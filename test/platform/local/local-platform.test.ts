@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
@@ -17,6 +18,14 @@ const BIN = join(REPO, 'platform/cli/partner-etl.mjs');
 function cli(args: string[], cwd: string) {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 function filesUnder(dir: string): string[] {
@@ -66,12 +75,14 @@ describe('partner-etl dev --once', () => {
     expect(partial.stdout).toContain('acme/orders/with-bad-rows.csv');
   }, 180_000);
 
-  it('runs partner configs it has never seen, from another folder', () => {
+  it('runs partner configs it has never seen, from another folder, on the ports given', async () => {
     const root = makeConfigRoot(validFiles());
     const dir = mkdtempSync(join(tmpdir(), 'partner-etl-dev-'));
     mkdirSync(join(dir, 'in/acme/orders'), { recursive: true });
     writeFileSync(join(dir, 'in/acme/orders/a.csv'), 'id,amount\nA,1\nB,x\n');
-    const run = cli(['dev', '--once', '--root', root, '--inbox', 'in', '--outbox', 'out'], dir);
+    const [s3SqsPort, dynamodbPort] = [await freePort(), await freePort()];
+    const run = cli(['dev', '--once', '--root', root, '--inbox', 'in', '--outbox', 'out', '--s3-sqs-port', String(s3SqsPort), '--dynamodb-port', String(dynamodbPort)], dir);
+    expect(run.stdout).toContain(`S3/SQS http://127.0.0.1:${s3SqsPort}, DynamoDB http://127.0.0.1:${dynamodbPort}`);
     expect(run.code).toBe(1); // B,x is rejected and maxRejectedPercent is 0: FAILED
     expect(run.stdout).toMatch(/FAILED\s+acme\/orders\s+2\/1\/1\s+acme\/orders\/a\.csv/);
   }, 120_000);
@@ -169,6 +180,12 @@ describe('the local platform', () => {
         if (dead === '0') await new Promise((r) => setTimeout(r, 200));
       }
       expect(dead).toBe('1');
+      // the event is written just after the ledger update
+      for (let i = 0; i < 50 && !existsSync(join(dir, 'outbox/events.ndjson')); i++) await new Promise((r) => setTimeout(r, 100));
+      const events = readFileSync(join(dir, 'outbox/events.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(events).toEqual([
+        expect.objectContaining({ 'detail-type': 'FileFailed', detail: expect.objectContaining({ key: 'acme/orders/poison.csv', status: 'FAILED' }) }),
+      ]);
     } finally {
       await platform.stop();
     }
