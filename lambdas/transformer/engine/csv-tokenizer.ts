@@ -91,11 +91,6 @@ export class CsvTokenizer {
     this.skipRemaining = options.skipLines;
   }
 
-  /** The physical line the tokenizer has reached. */
-  get currentLine(): number {
-    return this.line;
-  }
-
   push(text: string): CsvRecord[] {
     const from = this.rebaseFrom();
     this.buf = this.buf.slice(from) + text;
