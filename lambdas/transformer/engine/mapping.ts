@@ -1,5 +1,6 @@
 import jsonata from 'jsonata';
 import type { MappingConfig } from '../model.js';
+import { compileJsonata } from './compile-jsonata.js';
 
 /** Bounds on one expression evaluation: a runaway expression rejects its row, never hangs the file. */
 export interface MappingLimits {
@@ -69,13 +70,23 @@ export function compileExpression(expression: string, limits: MappingLimits = DE
   }
 }
 
+/** How a mapping is evaluated: compiled closures first (the default), or the interpreter only (the reference). */
+export interface MappingOptions {
+  readonly limits?: MappingLimits;
+  /** Use the ahead-of-time compiler where it accepts an expression; default true. */
+  readonly compiled?: boolean;
+}
+
 /** Compiles a feed's mapping: each field expression in YAML order, or the one whole-object expression. */
-export function compileMapping(mapping: MappingConfig, limits: MappingLimits = DEFAULT_MAPPING_LIMITS): CompiledMapping {
+export function compileMapping(mapping: MappingConfig, options: MappingOptions = {}): CompiledMapping {
+  const limits = options.limits ?? DEFAULT_MAPPING_LIMITS;
+  const useCompiler = options.compiled ?? true;
   if (mapping.kind === 'expression') {
-    const expr = compileExpression(mapping.expression, limits);
+    const evaluator = createEvaluator(mapping.expression, limits, useCompiler, undefined);
     return {
       async map(row, source) {
-        const value = await evaluate(expr, row, source, undefined);
+        let value = evaluator(row, { source });
+        if (value instanceof Promise) value = await value;
         if (value === undefined) throw new MappingError('the mapping produced nothing for this row');
         if (value === null || typeof value !== 'object' || Array.isArray(value)) {
           throw new MappingError(`the mapping must produce an object, got ${describe(value)}`);
@@ -84,16 +95,17 @@ export function compileMapping(mapping: MappingConfig, limits: MappingLimits = D
       },
     };
   }
-  const fields = mapping.fields.map((f) => ({
-    pointer: `/${f.path.map((s) => s.replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`,
-    path: f.path,
-    expr: compileExpression(f.expression, limits),
-  }));
+  const fields = mapping.fields.map((f) => {
+    const pointer = `/${f.path.map((s) => s.replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`;
+    return { path: f.path, evaluate: createEvaluator(f.expression, limits, useCompiler, pointer) };
+  });
   return {
     async map(row, source) {
+      const bindings = { source };
       const out: Record<string, unknown> = {};
       for (const field of fields) {
-        const value = await evaluate(field.expr, row, source, field.pointer);
+        let value = field.evaluate(row, bindings);
+        if (value instanceof Promise) value = await value; // only where the interpreter runs
         if (value === undefined) continue;
         setPath(out, field.path, value);
       }
@@ -102,10 +114,30 @@ export function compileMapping(mapping: MappingConfig, limits: MappingLimits = D
   };
 }
 
-async function evaluate(expr: jsonata.Expression, row: Row, source: RowSource, field: string | undefined): Promise<unknown> {
+/** Evaluates one expression: synchronously through its compiled closure, or (declined, deferred) on the interpreter. */
+type Evaluator = (row: Row, bindings: { source: RowSource }) => unknown;
+
+function createEvaluator(expression: string, limits: MappingLimits, useCompiler: boolean, field: string | undefined): Evaluator {
+  const interpreter = compileExpression(expression, limits);
+  const interpret: Evaluator = (row, bindings) => evaluate(interpreter, row, bindings, field);
+  const compiled = useCompiler ? compileJsonata(expression) : undefined;
+  if (!compiled) return interpret;
+  return (row, bindings) => {
+    let value: unknown;
+    try {
+      value = compiled.evaluate(row, bindings);
+    } catch {
+      // Fallback (or anything unexpected): the interpreter decides, errors and all.
+      return interpret(row, bindings);
+    }
+    return typeof value === 'function' ? interpret(row, bindings) : value;
+  };
+}
+
+async function evaluate(expr: jsonata.Expression, row: Row, bindings: { source: RowSource }, field: string | undefined): Promise<unknown> {
   let value: unknown;
   try {
-    value = await expr.evaluate(row, { source });
+    value = await expr.evaluate(row, bindings);
   } catch (err) {
     throw new MappingError(`${field ? `${field}: ` : ''}${describeJsonataError(err)}`, field, { cause: err });
   }

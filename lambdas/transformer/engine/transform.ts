@@ -2,7 +2,7 @@ import type { Writable } from 'node:stream';
 import type { FeedConfig } from '../model.js';
 import { CsvTokenizer, type CsvRecord } from './csv-tokenizer.js';
 import { decodeStream } from './decode.js';
-import { compileMapping, MappingError, type CompiledMapping, type MappingLimits, type Row } from './mapping.js';
+import { compileMapping, MappingError, type CompiledMapping, type MappingOptions, type Row } from './mapping.js';
 import {
   FileLevelError,
   type FileError,
@@ -21,10 +21,10 @@ export interface CompiledFeed {
 }
 
 /** Compiles a feed's mapping and schema. Throws on a feed the config loader would have refused. */
-export function compileFeed(config: FeedConfig, limits?: MappingLimits): CompiledFeed {
+export function compileFeed(config: FeedConfig, options?: MappingOptions): CompiledFeed {
   return {
     config,
-    mapping: compileMapping(config.mapping, limits),
+    mapping: compileMapping(config.mapping, options),
     validate: compileValidator(config.schema, createSchemaAjv()),
   };
 }

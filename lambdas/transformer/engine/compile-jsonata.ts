@@ -1,0 +1,574 @@
+/**
+ * Ahead-of-time compilation of JSONata expressions into synchronous JavaScript closures, for the
+ * subset row mappings use. The jsonata package stays the reference and the fallback:
+ *
+ * - at compile time, an expression using anything outside the subset is declined (`undefined`) and
+ *   always runs on the interpreter;
+ * - at run time, a compiled closure meets a value it does not handle exactly the way the interpreter
+ *   would (an array where a path expects an object, a number where a string function expects a
+ *   string, anything that would be a JSONata error): it throws `Fallback` and the interpreter
+ *   evaluates that row, errors and all.
+ *
+ * So a compiled expression either returns exactly the interpreter's result or defers to it. This is
+ * checked on JSONata's own test suite and by differential property tests. No string from an
+ * expression ever becomes code: closures are built from the AST, so nothing can break out of a
+ * literal. The subset has no loops, recursion or lambdas, so a compiled evaluation cannot run away;
+ * anything that could runs on the guarded interpreter.
+ *
+ * Subset: literals; paths of names (optionally starting with `$` or a variable); variables bound by
+ * `:=` in blocks or passed as bindings (`$source`); object and array constructors; `&`, `+ - * / %`,
+ * unary minus, `= != < <= > >=`, `and`, `or`, `in`, `?:`, `??`; conditionals; blocks; and the
+ * built-ins $string $number $boolean $not $exists $lowercase $uppercase $trim $length $substring
+ * $substringBefore $substringAfter $contains $split $join $replace (string patterns) $pad $abs
+ * $floor $ceil $round.
+ */
+import jsonata from 'jsonata';
+
+/** Thrown by a compiled closure to hand the evaluation to the interpreter. */
+export class Fallback extends Error {
+  override readonly name = 'Fallback';
+}
+
+const fallback = (why: string): never => {
+  throw new Fallback(why);
+};
+
+/** Variables visible to a compiled closure: block scopes chained to the bindings. */
+interface Scope {
+  readonly vars: Map<string, unknown>;
+  readonly parent?: Scope;
+}
+
+type Closure = (input: unknown, scope: Scope) => unknown;
+
+export interface CompiledExpression {
+  /** Evaluates synchronously; throws `Fallback` where the interpreter must decide. */
+  evaluate(input: unknown, bindings?: Record<string, unknown>): unknown;
+}
+
+interface Node {
+  type: string;
+  value?: unknown;
+  position?: number;
+  steps?: Node[];
+  lhs?: Node | [Node, Node][];
+  rhs?: Node;
+  expression?: Node;
+  expressions?: Node[];
+  arguments?: Node[];
+  procedure?: Node;
+  condition?: Node;
+  then?: Node;
+  else?: Node;
+  [key: string]: unknown;
+}
+
+/** Compiles an expression, or declines (`undefined`) when it uses anything outside the subset. */
+export function compileJsonata(expression: string): CompiledExpression | undefined {
+  let ast: Node;
+  try {
+    ast = jsonata(expression).ast() as Node;
+  } catch {
+    return undefined; // a syntax error: the interpreter reports it
+  }
+  const closure = compileNode(ast, new Set());
+  if (!closure) return undefined;
+  return {
+    evaluate(input, bindings) {
+      const vars = new Map<string, unknown>();
+      if (bindings) for (const [k, v] of Object.entries(bindings)) vars.set(k, v);
+      return closure(input, { vars });
+    },
+  };
+}
+
+/** The keys a node of each type may carry; anything else (stages, groups, focus...) is declined. */
+const ALLOWED_KEYS: Record<string, readonly string[]> = {
+  string: ['type', 'value', 'position'],
+  number: ['type', 'value', 'position'],
+  value: ['type', 'value', 'position'],
+  name: ['type', 'value', 'position'],
+  variable: ['type', 'value', 'position'],
+  path: ['type', 'steps'],
+  binary: ['type', 'value', 'position', 'lhs', 'rhs'],
+  unary: ['type', 'value', 'position', 'expression', 'expressions', 'lhs'],
+  condition: ['type', 'position', 'condition', 'then', 'else'],
+  block: ['type', 'position', 'expressions'],
+  bind: ['type', 'value', 'position', 'lhs', 'rhs'],
+  function: ['type', 'value', 'position', 'arguments', 'procedure'],
+};
+
+function plainNode(node: Node): boolean {
+  const allowed = ALLOWED_KEYS[node.type];
+  return !!allowed && Object.keys(node).every((k) => allowed.includes(k) || node[k] === undefined);
+}
+
+/** `bound`: variables bound by `:=` in enclosing blocks at compile time (they may shadow built-ins). */
+function compileNode(node: Node, bound: Set<string>): Closure | undefined {
+  if (!node || !plainNode(node)) return undefined;
+  switch (node.type) {
+    case 'string':
+    case 'number':
+    case 'value': {
+      const value = node.value;
+      return () => value;
+    }
+    case 'name':
+      return compilePath([node]);
+    case 'variable':
+      return compilePath([node]);
+    case 'path':
+      return compilePath(node.steps ?? []);
+    case 'binary':
+      return compileBinary(node, bound);
+    case 'unary':
+      return compileUnary(node, bound);
+    case 'condition': {
+      const cond = compileNode(node.condition!, bound);
+      const then = compileNode(node.then!, bound);
+      const otherwise = node.else === undefined ? () => undefined : compileNode(node.else, bound);
+      if (!cond || !then || !otherwise) return undefined;
+      return (input, scope) => (boolize(cond(input, scope)) ? then(input, scope) : otherwise(input, scope));
+    }
+    case 'block': {
+      const inner = new Set(bound);
+      const parts: Closure[] = [];
+      for (const expr of node.expressions ?? []) {
+        if (expr.type === 'bind' && (expr.lhs as Node | undefined)?.type === 'variable') inner.add(String((expr.lhs as Node).value));
+        const part = compileNode(expr, inner);
+        if (!part) return undefined;
+        parts.push(part);
+      }
+      return (input, scope) => {
+        const local: Scope = { vars: new Map(), parent: scope };
+        let result: unknown;
+        for (const part of parts) result = part(input, local);
+        return result;
+      };
+    }
+    case 'bind': {
+      const lhs = node.lhs as Node;
+      if (lhs?.type !== 'variable' || !plainNode(lhs) || lhs.value === '') return undefined;
+      const name = String(lhs.value);
+      const rhs = compileNode(node.rhs!, bound);
+      if (!rhs) return undefined;
+      return (input, scope) => {
+        const value = rhs(input, scope);
+        scope.vars.set(name, value);
+        return value;
+      };
+    }
+    case 'function':
+      return compileCall(node, bound);
+    default:
+      return undefined;
+  }
+}
+
+function lookupVar(scope: Scope | undefined, name: string): { found: boolean; value?: unknown } {
+  for (let s = scope; s; s = s.parent) if (s.vars.has(name)) return { found: true, value: s.vars.get(name) };
+  return { found: false };
+}
+
+/** A path of names, optionally starting with `$` (the context) or a variable. */
+function compilePath(steps: readonly Node[]): Closure | undefined {
+  if (steps.length === 0) return undefined;
+  const getters: ((current: unknown, input: unknown, scope: Scope) => unknown)[] = [];
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i]!;
+    if (!plainNode(step)) return undefined;
+    if (step.type === 'name') {
+      const key = String(step.value);
+      getters.push((current) => lookupName(current, key));
+    } else if (step.type === 'variable' && i === 0) {
+      const name = String(step.value);
+      if (name === '') getters.push((_c, input) => input);
+      else
+        getters.push((_c, _input, scope) => {
+          const v = lookupVar(scope, name);
+          return v.found ? v.value : fallback(`unbound variable $${name}`);
+        });
+    } else {
+      return undefined;
+    }
+  }
+  return (input, scope) => {
+    let current: unknown = input;
+    for (const get of getters) {
+      if (Array.isArray(current)) fallback('path over an array');
+      current = get(current, input, scope);
+      if (current === undefined) return undefined;
+    }
+    if (Array.isArray(current) || typeof current === 'function') fallback('path result is a sequence or a function');
+    return current;
+  };
+}
+
+function lookupName(current: unknown, key: string): unknown {
+  if (current !== null && typeof current === 'object' && Object.prototype.hasOwnProperty.call(current, key)) {
+    return (current as Record<string, unknown>)[key];
+  }
+  return undefined;
+}
+
+function compileBinary(node: Node, bound: Set<string>): Closure | undefined {
+  const lhs = compileNode(node.lhs as Node, bound);
+  const rhs = compileNode(node.rhs as Node, bound);
+  if (!lhs || !rhs) return undefined;
+  switch (node.value) {
+    case '&':
+      return (i, s) => {
+        const l = lhs(i, s);
+        const r = rhs(i, s);
+        return (l === undefined ? '' : toJsonataString(l)) + (r === undefined ? '' : toJsonataString(r));
+      };
+    case '+':
+    case '-':
+    case '*':
+    case '/':
+    case '%': {
+      const op = node.value;
+      return (i, s) => {
+        const l = lhs(i, s);
+        const r = rhs(i, s);
+        if ((l !== undefined && typeof l !== 'number') || (r !== undefined && typeof r !== 'number')) fallback('arithmetic on a non-number');
+        if (l === undefined || r === undefined) return undefined;
+        const a = l as number;
+        const b = r as number;
+        const result = op === '+' ? a + b : op === '-' ? a - b : op === '*' ? a * b : op === '/' ? a / b : a % b;
+        if (!Number.isFinite(result)) fallback('non-finite number');
+        return result;
+      };
+    }
+    case '=':
+    case '!=': {
+      const negate = node.value === '!=';
+      return (i, s) => {
+        const l = lhs(i, s);
+        const r = rhs(i, s);
+        if (l === undefined || r === undefined) return false;
+        if ((typeof l === 'object' && l !== null) || (typeof r === 'object' && r !== null)) fallback('deep equality');
+        return negate ? l !== r : l === r;
+      };
+    }
+    case '<':
+    case '<=':
+    case '>':
+    case '>=': {
+      const op = node.value;
+      return (i, s) => {
+        const l = lhs(i, s);
+        const r = rhs(i, s);
+        const lt = typeof l;
+        const rt = typeof r;
+        if (!(lt === 'undefined' || lt === 'string' || lt === 'number') || !(rt === 'undefined' || rt === 'string' || rt === 'number')) {
+          fallback('comparison of non-comparable values');
+        }
+        if (l === undefined || r === undefined) return undefined;
+        if (lt !== rt) fallback('comparison of mixed types');
+        const a = l as number | string;
+        const b = r as number | string;
+        return op === '<' ? a < b : op === '<=' ? a <= b : op === '>' ? a > b : a >= b;
+      };
+    }
+    case 'and':
+      return (i, s) => boolize(lhs(i, s)) && boolize(rhs(i, s));
+    case 'or':
+      return (i, s) => boolize(lhs(i, s)) || boolize(rhs(i, s));
+    case 'in':
+      return (i, s) => {
+        const l = lhs(i, s);
+        const r = rhs(i, s);
+        if (l === undefined || r === undefined) return false;
+        return (Array.isArray(r) ? r : [r]).some((item) => item === l);
+      };
+    default:
+      return undefined;
+  }
+}
+
+function compileUnary(node: Node, bound: Set<string>): Closure | undefined {
+  if (node.value === '-') {
+    const expr = compileNode(node.expression!, bound);
+    if (!expr) return undefined;
+    return (i, s) => {
+      const v = expr(i, s);
+      if (v === undefined) return undefined;
+      if (typeof v !== 'number') fallback('negation of a non-number');
+      return -(v as number);
+    };
+  }
+  if (node.value === '[') {
+    const items = (node.expressions ?? []).map((e) => ({ closure: compileNode(e, bound), nested: e.type === 'unary' && e.value === '[' }));
+    if (items.some((item) => !item.closure)) return undefined;
+    return (i, s) => {
+      const out: unknown[] = [];
+      for (const item of items) {
+        const v = item.closure!(i, s);
+        if (v === undefined) continue;
+        if (Array.isArray(v) && !item.nested) out.push(...v);
+        else out.push(v);
+      }
+      return out;
+    };
+  }
+  if (node.value === '{' && Array.isArray(node.lhs)) {
+    const pairs = (node.lhs as [Node, Node][]).map(([k, v]) => [compileNode(k, bound), compileNode(v, bound)] as const);
+    if (pairs.some(([k, v]) => !k || !v)) return undefined;
+    return (input, s) => {
+      if (Array.isArray(input)) fallback('object constructor over a sequence groups it');
+      const out: Record<string, unknown> = {};
+      const seen = new Set<string>();
+      for (const [key, value] of pairs) {
+        const k = key!(input, s);
+        if (typeof k !== 'string') fallback('object key is not a string');
+        if (seen.has(k as string)) fallback('duplicate object key');
+        seen.add(k as string);
+        const v = value!(input, s);
+        if (v !== undefined) out[k as string] = v;
+      }
+      return out;
+    };
+  }
+  return undefined;
+}
+
+type Builtin = { min: number; max: number; fn: (args: unknown[]) => unknown };
+
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const isNum = (v: unknown): v is number => typeof v === 'number';
+const optional = <T>(v: unknown, guard: (v: unknown) => v is T): v is T | undefined => v === undefined || guard(v);
+
+/** One string argument (undefined in, undefined out). */
+function stringFn(f: (s: string) => unknown): Builtin {
+  return {
+    min: 1,
+    max: 1,
+    fn: ([s]) => (s === undefined ? undefined : isStr(s) ? f(s) : fallback('string function on a non-string')),
+  };
+}
+
+/** One number argument (undefined in, undefined out). */
+function numberFn(f: (n: number) => number): Builtin {
+  return {
+    min: 1,
+    max: 1,
+    fn: ([n]) => (n === undefined ? undefined : isNum(n) ? f(n) : fallback('number function on a non-number')),
+  };
+}
+
+const HAS_SURROGATES = /[\uD800-\uDFFF]/;
+
+/** JSONata counts characters by code point. */
+function codePoints(s: string): string[] | undefined {
+  return HAS_SURROGATES.test(s) ? Array.from(s) : undefined;
+}
+
+const BUILTINS: Record<string, Builtin> = {
+  string: {
+    min: 1,
+    max: 1,
+    fn: ([v]) => (v === undefined ? undefined : toJsonataString(v)),
+  },
+  number: {
+    min: 1,
+    max: 1,
+    fn: ([v]) => {
+      if (v === undefined) return undefined;
+      if (typeof v === 'number') return v;
+      if (v === true) return 1;
+      if (v === false) return 0;
+      if (typeof v === 'string' && /^-?[0-9]+(\.[0-9]+)?([Ee][-+]?[0-9]+)?$/.test(v) && Number.isFinite(Number(v))) return parseFloat(v);
+      if (typeof v === 'string' && /^(0[xX][0-9A-Fa-f]+)|(0[oO][0-7]+)|(0[bB][0-1]+)$/.test(v)) return fallback('hex, octal or binary number');
+      return fallback('not a number');
+    },
+  },
+  boolean: { min: 1, max: 1, fn: ([v]) => (v === undefined ? undefined : toBoolean(v)) },
+  not: { min: 1, max: 1, fn: ([v]) => (v === undefined ? undefined : !toBoolean(v)) },
+  exists: { min: 1, max: 1, fn: ([v]) => v !== undefined },
+  lowercase: stringFn((s) => s.toLowerCase()),
+  uppercase: stringFn((s) => s.toUpperCase()),
+  trim: stringFn((s) => {
+    let result = s.replace(/[ \t\n\r]+/gm, ' ');
+    if (result.charAt(0) === ' ') result = result.substring(1);
+    if (result.charAt(result.length - 1) === ' ') result = result.substring(0, result.length - 1);
+    return result;
+  }),
+  length: stringFn((s) => (codePoints(s) ?? s).length),
+  substring: {
+    min: 2,
+    max: 3,
+    fn: ([s, start, length]) => {
+      if (s === undefined) return undefined;
+      if (!isStr(s) || !isNum(start) || !optional(length, isNum)) return fallback('substring arguments');
+      const chars = codePoints(s);
+      const len = chars ? chars.length : s.length;
+      let from = start;
+      if (len + from < 0) from = 0;
+      const slice = (a: number, b?: number) => (chars ? chars.slice(a, b).join('') : s.slice(a, b));
+      if (length !== undefined) {
+        if (length <= 0) return '';
+        return slice(from, from >= 0 ? from + length : len + from + length);
+      }
+      return slice(from);
+    },
+  },
+  substringBefore: {
+    min: 2,
+    max: 2,
+    fn: ([s, chars]) => {
+      if (s === undefined) return undefined;
+      if (!isStr(s) || !isStr(chars)) return fallback('substringBefore arguments');
+      const pos = s.indexOf(chars);
+      return pos > -1 ? s.substring(0, pos) : s;
+    },
+  },
+  substringAfter: {
+    min: 2,
+    max: 2,
+    fn: ([s, chars]) => {
+      if (s === undefined) return undefined;
+      if (!isStr(s) || !isStr(chars)) return fallback('substringAfter arguments');
+      const pos = s.indexOf(chars);
+      return pos > -1 ? s.substring(pos + chars.length) : s;
+    },
+  },
+  contains: {
+    min: 2,
+    max: 2,
+    fn: ([s, token]) => {
+      if (s === undefined || token === undefined) return undefined;
+      if (!isStr(s) || !isStr(token)) return fallback('contains with a non-string');
+      return s.indexOf(token) !== -1;
+    },
+  },
+  split: {
+    min: 2,
+    max: 3,
+    fn: ([s, separator, limit]) => {
+      if (s === undefined) return undefined;
+      if (!isStr(s) || !isStr(separator) || !optional(limit, isNum) || (limit !== undefined && limit < 0)) return fallback('split arguments');
+      if (limit !== undefined && limit === 0) return [];
+      return s.split(separator, limit);
+    },
+  },
+  join: {
+    min: 1,
+    max: 2,
+    fn: ([strs, separator]) => {
+      if (strs === undefined) return undefined;
+      if (!optional(separator, isStr)) return fallback('join separator');
+      if (isStr(strs)) return strs;
+      if (!Array.isArray(strs) || !strs.every(isStr)) return fallback('join of non-strings');
+      return strs.join(separator ?? '');
+    },
+  },
+  replace: {
+    min: 3,
+    max: 3,
+    fn: ([s, pattern, replacement]) => {
+      if (s === undefined) return undefined;
+      if (!isStr(s) || !isStr(pattern) || pattern === '' || !isStr(replacement)) return fallback('replace arguments');
+      return s.split(pattern).join(replacement);
+    },
+  },
+  pad: {
+    min: 2,
+    max: 3,
+    fn: ([s, width, char]) => {
+      if (s === undefined) return undefined;
+      if (!isStr(s) || !isNum(width) || !optional(char, isStr) || Math.abs(width) > 1_000_000) return fallback('pad arguments');
+      const padChar = char === undefined || char.length === 0 ? ' ' : char;
+      const w = Math.trunc(width);
+      const padLength = Math.abs(w) - (codePoints(s) ?? s).length;
+      if (padLength <= 0) return s;
+      let padding = new Array(padLength + 1).join(padChar);
+      if (padChar.length > 1) padding = Array.from(padding).slice(0, padLength).join('');
+      return w > 0 ? s + padding : padding + s;
+    },
+  },
+  abs: numberFn(Math.abs),
+  floor: numberFn(Math.floor),
+  ceil: numberFn(Math.ceil),
+  round: {
+    min: 1,
+    max: 2,
+    fn: ([n, precision]) => {
+      if (n === undefined) return undefined;
+      if (!isNum(n) || !optional(precision, isNum)) return fallback('round arguments');
+      return roundHalfEven(n, precision);
+    },
+  },
+};
+
+function compileCall(node: Node, bound: Set<string>): Closure | undefined {
+  const procedure = node.procedure;
+  if (!procedure || procedure.type !== 'variable' || !plainNode(procedure)) return undefined;
+  const name = String(procedure.value);
+  const builtin = Object.prototype.hasOwnProperty.call(BUILTINS, name) ? BUILTINS[name] : undefined;
+  if (!builtin || bound.has(name)) return undefined;
+  const args = (node.arguments ?? []).map((a) => compileNode(a, bound));
+  if (args.length < builtin.min || args.length > builtin.max || args.some((a) => !a)) return undefined;
+  return (input, scope) => {
+    const values = args.map((a) => a!(input, scope));
+    if (values.some((v) => Array.isArray(v)) && name !== 'join' && name !== 'string' && name !== 'boolean' && name !== 'not' && name !== 'exists') {
+      fallback('sequence argument');
+    }
+    if (values.some((v) => typeof v === 'function')) fallback('function argument');
+    if (name === 'string' && values.length === 1 && Array.isArray(values[0])) fallback('$string of a sequence');
+    const shadowed = lookupVar(scope, name);
+    if (shadowed.found) fallback(`$${name} is rebound`);
+    return builtin.fn(values);
+  };
+}
+
+/** The JSONata `$string` of a value (its `&` operands too). */
+function toJsonataString(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'function') return fallback('string of a function');
+  if (typeof v === 'number' && !Number.isFinite(v)) return fallback('string of a non-finite number');
+  if (Array.isArray(v)) return fallback('string of a sequence');
+  return JSON.stringify(v, (_key, val: unknown) => {
+    if (typeof val === 'number') {
+      if (!Number.isFinite(val)) fallback('non-finite number');
+      return Number.isInteger(val) ? val : Number(val.toPrecision(15));
+    }
+    if (typeof val === 'function') fallback('function inside a value');
+    return val;
+  });
+}
+
+/** JSONata's effective boolean value. */
+function toBoolean(v: unknown): boolean {
+  if (Array.isArray(v)) {
+    if (v.length === 1) return toBoolean(v[0]);
+    return v.length > 1 && v.some((item) => toBoolean(item));
+  }
+  if (typeof v === 'string') return v.length > 0;
+  if (typeof v === 'number') return v !== 0 && !Number.isNaN(v);
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'function') return fallback('boolean of a function');
+  if (v !== null && typeof v === 'object') return Object.keys(v).length > 0;
+  return false;
+}
+
+function boolize(v: unknown): boolean {
+  return v === undefined ? false : toBoolean(v);
+}
+
+/** `$round`: half to even, at `precision` decimal places, shifting in the decimal string as JSONata does. */
+function roundHalfEven(arg: number, precision?: number): number {
+  let n = arg;
+  if (precision) {
+    const value = n.toString().split('e');
+    n = +`${value[0]}e${value[1] ? +value[1] + precision : precision}`;
+  }
+  let result = Math.round(n);
+  const diff = result - n;
+  if (Math.abs(diff) === 0.5 && Math.abs(result % 2) === 1) result = result - 1;
+  if (precision) {
+    const value = result.toString().split('e');
+    result = +`${value[0]}e${value[1] ? +value[1] - precision : -precision}`;
+  }
+  return Object.is(result, -0) ? 0 : result;
+}
