@@ -35,8 +35,11 @@ const fallback = (why: string): never => {
 
 /** Variables visible to a compiled closure: block scopes chained to the bindings. */
 interface Scope {
-  readonly vars: Map<string, unknown>;
+  /** Created on the first `:=` in the scope: most evaluations bind nothing. */
+  vars?: Map<string, unknown>;
   readonly parent?: Scope;
+  /** The bindings passed to the evaluation (`$source`), behind every scope. */
+  readonly bindings?: Record<string, unknown>;
 }
 
 type Closure = (input: unknown, scope: Scope) => unknown;
@@ -75,9 +78,7 @@ export function compileJsonata(expression: string): CompiledExpression | undefin
   if (!closure) return undefined;
   return {
     evaluate(input, bindings) {
-      const vars = new Map<string, unknown>();
-      if (bindings) for (const [k, v] of Object.entries(bindings)) vars.set(k, v);
-      return closure(input, { vars });
+      return closure(input, bindings ? { bindings } : {});
     },
   };
 }
@@ -140,7 +141,7 @@ function compileNode(node: Node, bound: Set<string>): Closure | undefined {
         parts.push(part);
       }
       return (input, scope) => {
-        const local: Scope = { vars: new Map(), parent: scope };
+        const local: Scope = { parent: scope };
         let result: unknown;
         for (const part of parts) result = part(input, local);
         return result;
@@ -154,7 +155,7 @@ function compileNode(node: Node, bound: Set<string>): Closure | undefined {
       if (!rhs) return undefined;
       return (input, scope) => {
         const value = rhs(input, scope);
-        scope.vars.set(name, value);
+        (scope.vars ??= new Map()).set(name, value);
         return value;
       };
     }
@@ -166,7 +167,11 @@ function compileNode(node: Node, bound: Set<string>): Closure | undefined {
 }
 
 function lookupVar(scope: Scope | undefined, name: string): { found: boolean; value?: unknown } {
-  for (let s = scope; s; s = s.parent) if (s.vars.has(name)) return { found: true, value: s.vars.get(name) };
+  let s: Scope | undefined = scope;
+  for (; s; s = s.parent) {
+    if (s.vars?.has(name)) return { found: true, value: s.vars.get(name) };
+    if (!s.parent && s.bindings && Object.prototype.hasOwnProperty.call(s.bindings, name)) return { found: true, value: s.bindings[name] };
+  }
   return { found: false };
 }
 
@@ -313,13 +318,31 @@ function compileUnary(node: Node, bound: Set<string>): Closure | undefined {
     };
   }
   if (node.value === '{' && Array.isArray(node.lhs)) {
-    const pairs = (node.lhs as [Node, Node][]).map(([k, v]) => [compileNode(k, bound), compileNode(v, bound)] as const);
-    if (pairs.some(([k, v]) => !k || !v)) return undefined;
+    const pairs = (node.lhs as [Node, Node][]).map(([k, v]) => ({
+      literal: k.type === 'string' && plainNode(k) ? String(k.value) : undefined,
+      key: compileNode(k, bound),
+      value: compileNode(v, bound),
+    }));
+    if (pairs.some((p) => !p.key || !p.value)) return undefined;
+    const literals = pairs.map((p) => p.literal);
+    if (literals.every((k) => k !== undefined)) {
+      // Every key a string literal: a duplicate is an error the interpreter reports; no per-row checks.
+      if (new Set(literals).size !== literals.length || literals.includes('__proto__')) return undefined;
+      return (input, s) => {
+        if (Array.isArray(input)) fallback('object constructor over a sequence groups it');
+        const out: Record<string, unknown> = {};
+        for (let i = 0; i < pairs.length; i++) {
+          const v = pairs[i]!.value!(input, s);
+          if (v !== undefined) out[literals[i]!] = v;
+        }
+        return out;
+      };
+    }
     return (input, s) => {
       if (Array.isArray(input)) fallback('object constructor over a sequence groups it');
       const out: Record<string, unknown> = {};
       const seen = new Set<string>();
-      for (const [key, value] of pairs) {
+      for (const { key, value } of pairs) {
         const k = key!(input, s);
         if (typeof k !== 'string') fallback('object key is not a string');
         if (seen.has(k as string)) fallback('duplicate object key');
@@ -333,7 +356,7 @@ function compileUnary(node: Node, bound: Set<string>): Closure | undefined {
   return undefined;
 }
 
-type Builtin = { min: number; max: number; fn: (args: unknown[]) => unknown };
+type Builtin = { min: number; max: number; fn: (a?: unknown, b?: unknown, c?: unknown) => unknown };
 
 const isStr = (v: unknown): v is string => typeof v === 'string';
 const isNum = (v: unknown): v is number => typeof v === 'number';
@@ -344,7 +367,7 @@ function stringFn(f: (s: string) => unknown): Builtin {
   return {
     min: 1,
     max: 1,
-    fn: ([s]) => (s === undefined ? undefined : isStr(s) ? f(s) : fallback('string function on a non-string')),
+    fn: (s) => (s === undefined ? undefined : isStr(s) ? f(s) : fallback('string function on a non-string')),
   };
 }
 
@@ -353,7 +376,7 @@ function numberFn(f: (n: number) => number): Builtin {
   return {
     min: 1,
     max: 1,
-    fn: ([n]) => (n === undefined ? undefined : isNum(n) ? f(n) : fallback('number function on a non-number')),
+    fn: (n) => (n === undefined ? undefined : isNum(n) ? f(n) : fallback('number function on a non-number')),
   };
 }
 
@@ -368,12 +391,12 @@ const BUILTINS: Record<string, Builtin> = {
   string: {
     min: 1,
     max: 1,
-    fn: ([v]) => (v === undefined ? undefined : toJsonataString(v)),
+    fn: (v) => (v === undefined ? undefined : toJsonataString(v)),
   },
   number: {
     min: 1,
     max: 1,
-    fn: ([v]) => {
+    fn: (v) => {
       if (v === undefined) return undefined;
       if (typeof v === 'number') return v;
       if (v === true) return 1;
@@ -383,9 +406,9 @@ const BUILTINS: Record<string, Builtin> = {
       return fallback('not a number');
     },
   },
-  boolean: { min: 1, max: 1, fn: ([v]) => (v === undefined ? undefined : toBoolean(v)) },
-  not: { min: 1, max: 1, fn: ([v]) => (v === undefined ? undefined : !toBoolean(v)) },
-  exists: { min: 1, max: 1, fn: ([v]) => v !== undefined },
+  boolean: { min: 1, max: 1, fn: (v) => (v === undefined ? undefined : toBoolean(v)) },
+  not: { min: 1, max: 1, fn: (v) => (v === undefined ? undefined : !toBoolean(v)) },
+  exists: { min: 1, max: 1, fn: (v) => v !== undefined },
   lowercase: stringFn((s) => s.toLowerCase()),
   uppercase: stringFn((s) => s.toUpperCase()),
   trim: stringFn((s) => {
@@ -398,7 +421,7 @@ const BUILTINS: Record<string, Builtin> = {
   substring: {
     min: 2,
     max: 3,
-    fn: ([s, start, length]) => {
+    fn: (s, start, length) => {
       if (s === undefined) return undefined;
       if (!isStr(s) || !isNum(start) || !optional(length, isNum)) return fallback('substring arguments');
       const chars = codePoints(s);
@@ -416,7 +439,7 @@ const BUILTINS: Record<string, Builtin> = {
   substringBefore: {
     min: 2,
     max: 2,
-    fn: ([s, chars]) => {
+    fn: (s, chars) => {
       if (s === undefined) return undefined;
       if (!isStr(s) || !isStr(chars)) return fallback('substringBefore arguments');
       const pos = s.indexOf(chars);
@@ -426,7 +449,7 @@ const BUILTINS: Record<string, Builtin> = {
   substringAfter: {
     min: 2,
     max: 2,
-    fn: ([s, chars]) => {
+    fn: (s, chars) => {
       if (s === undefined) return undefined;
       if (!isStr(s) || !isStr(chars)) return fallback('substringAfter arguments');
       const pos = s.indexOf(chars);
@@ -436,7 +459,7 @@ const BUILTINS: Record<string, Builtin> = {
   contains: {
     min: 2,
     max: 2,
-    fn: ([s, token]) => {
+    fn: (s, token) => {
       if (s === undefined || token === undefined) return undefined;
       if (!isStr(s) || !isStr(token)) return fallback('contains with a non-string');
       return s.indexOf(token) !== -1;
@@ -445,7 +468,7 @@ const BUILTINS: Record<string, Builtin> = {
   split: {
     min: 2,
     max: 3,
-    fn: ([s, separator, limit]) => {
+    fn: (s, separator, limit) => {
       if (s === undefined) return undefined;
       if (!isStr(s) || !isStr(separator) || !optional(limit, isNum) || (limit !== undefined && limit < 0)) return fallback('split arguments');
       if (limit !== undefined && limit === 0) return [];
@@ -455,7 +478,7 @@ const BUILTINS: Record<string, Builtin> = {
   join: {
     min: 1,
     max: 2,
-    fn: ([strs, separator]) => {
+    fn: (strs, separator) => {
       if (strs === undefined) return undefined;
       if (!optional(separator, isStr)) return fallback('join separator');
       if (isStr(strs)) return strs;
@@ -466,7 +489,7 @@ const BUILTINS: Record<string, Builtin> = {
   replace: {
     min: 3,
     max: 3,
-    fn: ([s, pattern, replacement]) => {
+    fn: (s, pattern, replacement) => {
       if (s === undefined) return undefined;
       if (!isStr(s) || !isStr(pattern) || pattern === '' || !isStr(replacement)) return fallback('replace arguments');
       return s.split(pattern).join(replacement);
@@ -475,7 +498,7 @@ const BUILTINS: Record<string, Builtin> = {
   pad: {
     min: 2,
     max: 3,
-    fn: ([s, width, char]) => {
+    fn: (s, width, char) => {
       if (s === undefined) return undefined;
       if (!isStr(s) || !isNum(width) || !optional(char, isStr) || Math.abs(width) > 1_000_000) return fallback('pad arguments');
       const padChar = char === undefined || char.length === 0 ? ' ' : char;
@@ -493,7 +516,7 @@ const BUILTINS: Record<string, Builtin> = {
   round: {
     min: 1,
     max: 2,
-    fn: ([n, precision]) => {
+    fn: (n, precision) => {
       if (n === undefined) return undefined;
       if (!isNum(n) || !optional(precision, isNum)) return fallback('round arguments');
       return roundHalfEven(n, precision);
@@ -501,25 +524,31 @@ const BUILTINS: Record<string, Builtin> = {
   },
 };
 
+/** Built-ins that take a sequence as it is; the others defer to the interpreter when given one. */
+const TAKES_SEQUENCES = new Set(['join', 'boolean', 'not', 'exists', 'string']);
+
 function compileCall(node: Node, bound: Set<string>): Closure | undefined {
   const procedure = node.procedure;
   if (!procedure || procedure.type !== 'variable' || !plainNode(procedure)) return undefined;
   const name = String(procedure.value);
   const builtin = Object.prototype.hasOwnProperty.call(BUILTINS, name) ? BUILTINS[name] : undefined;
+  // A block that binds the name shadows the built-in: left to the interpreter.
   if (!builtin || bound.has(name)) return undefined;
   const args = (node.arguments ?? []).map((a) => compileNode(a, bound));
   if (args.length < builtin.min || args.length > builtin.max || args.some((a) => !a)) return undefined;
-  return (input, scope) => {
-    const values = args.map((a) => a!(input, scope));
-    if (values.some((v) => Array.isArray(v)) && name !== 'join' && name !== 'string' && name !== 'boolean' && name !== 'not' && name !== 'exists') {
-      fallback('sequence argument');
-    }
-    if (values.some((v) => typeof v === 'function')) fallback('function argument');
-    if (name === 'string' && values.length === 1 && Array.isArray(values[0])) fallback('$string of a sequence');
-    const shadowed = lookupVar(scope, name);
-    if (shadowed.found) fallback(`$${name} is rebound`);
-    return builtin.fn(values);
+  const takesSequences = TAKES_SEQUENCES.has(name);
+  const arg = (closure: Closure | undefined, input: unknown, scope: Scope): unknown => {
+    if (!closure) return undefined;
+    const v = closure(input, scope);
+    if (typeof v === 'function' || (!takesSequences && Array.isArray(v))) fallback('sequence or function argument');
+    return v;
   };
+  const { fn } = builtin;
+  const [a0, a1, a2] = args;
+  // Specialised by arity: no argument arrays on the hot path.
+  if (args.length === 1) return (i, s) => fn(arg(a0, i, s));
+  if (args.length === 2) return (i, s) => fn(arg(a0, i, s), arg(a1, i, s));
+  return (i, s) => fn(arg(a0, i, s), arg(a1, i, s), arg(a2, i, s));
 }
 
 /** The JSONata `$string` of a value (its `&` operands too). */

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import iconv from 'iconv-lite';
 import type { Encoding } from '../model.js';
 import { FileLevelError } from './outcome.js';
@@ -111,10 +112,16 @@ function strictUnicodeDecoder(encoding: 'utf-8' | 'utf-16le' | 'utf-16be', curre
       const data = carry.length ? Buffer.concat([carry, chunk]) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       const complete = data.length - incompleteTail(encoding, data);
       let text: string;
-      try {
-        text = decoder.decode(data.subarray(0, complete));
-      } catch (err) {
-        return fail(data, err);
+      const body = data.subarray(0, complete);
+      if (encoding === 'utf-8') {
+        // simdutf validation plus Buffer's own decoding: several times the fatal TextDecoder's speed
+        text = isUtf8(body) ? body.toString('utf8') : fail(data);
+      } else {
+        try {
+          text = decoder.decode(body);
+        } catch (err) {
+          return fail(data, err);
+        }
       }
       offset += complete;
       carry = Buffer.from(data.subarray(complete));

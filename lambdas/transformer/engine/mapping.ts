@@ -23,7 +23,11 @@ export interface RowSource {
   readonly record: number;
 }
 
-/** The row as mappings see it: column name -> cell; a null prototype, so no header can reach `Object.prototype`. */
+/**
+ * The row as mappings see it: column name -> cell. Only own properties are ever read (JSONata's
+ * lookup and the compiled paths both check `hasOwnProperty`), and a `__proto__` column is defined,
+ * never assigned, so no header can reach or change `Object.prototype`.
+ */
 export type Row = Record<string, string>;
 
 /** A mapping that could not produce an output record for a row. */
@@ -39,9 +43,12 @@ export class MappingError extends Error {
   }
 }
 
-/** A mapping compiled once per feed, evaluated once per row. */
+/**
+ * A mapping compiled once per feed, evaluated once per row: synchronously when every expression it
+ * needs is compiled, as a promise when the interpreter runs. Throws (or rejects with) `MappingError`.
+ */
 export interface CompiledMapping {
-  map(row: Row, source: RowSource): Promise<Record<string, unknown>>;
+  map(row: Row, source: RowSource): Record<string, unknown> | Promise<Record<string, unknown>>;
 }
 
 /** An expression that does not compile: thrown at compile time, reported by config validation. */
@@ -83,15 +90,17 @@ export function compileMapping(mapping: MappingConfig, options: MappingOptions =
   const useCompiler = options.compiled ?? true;
   if (mapping.kind === 'expression') {
     const evaluator = createEvaluator(mapping.expression, limits, useCompiler, undefined);
+    const check = (value: unknown): Record<string, unknown> => {
+      if (value === undefined) throw new MappingError('the mapping produced nothing for this row');
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        throw new MappingError(`the mapping must produce an object, got ${describe(value)}`);
+      }
+      return value as Record<string, unknown>;
+    };
     return {
-      async map(row, source) {
-        let value = evaluator(row, { source });
-        if (value instanceof Promise) value = await value;
-        if (value === undefined) throw new MappingError('the mapping produced nothing for this row');
-        if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-          throw new MappingError(`the mapping must produce an object, got ${describe(value)}`);
-        }
-        return value as Record<string, unknown>;
+      map(row, source) {
+        const value = evaluator(row, { source });
+        return value instanceof Promise ? value.then(check) : check(value);
       },
     };
   }
@@ -99,15 +108,23 @@ export function compileMapping(mapping: MappingConfig, options: MappingOptions =
     const pointer = `/${f.path.map((s) => s.replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`;
     return { path: f.path, evaluate: createEvaluator(f.expression, limits, useCompiler, pointer) };
   });
+  // Fields are evaluated in YAML order; the rest of a row goes asynchronous only from the first
+  // field the interpreter evaluates.
+  const finishAsync = async (from: number, pending: Promise<unknown>, out: Record<string, unknown>, row: Row, bindings: { source: RowSource }) => {
+    for (let i = from; i < fields.length; i++) {
+      const value = i === from ? await pending : await fields[i]!.evaluate(row, bindings);
+      if (value !== undefined) setPath(out, fields[i]!.path, value);
+    }
+    return out;
+  };
   return {
-    async map(row, source) {
+    map(row, source) {
       const bindings = { source };
       const out: Record<string, unknown> = {};
-      for (const field of fields) {
-        let value = field.evaluate(row, bindings);
-        if (value instanceof Promise) value = await value; // only where the interpreter runs
-        if (value === undefined) continue;
-        setPath(out, field.path, value);
+      for (let i = 0; i < fields.length; i++) {
+        const value = fields[i]!.evaluate(row, bindings);
+        if (value instanceof Promise) return finishAsync(i, value, out, row, bindings);
+        if (value !== undefined) setPath(out, fields[i]!.path, value);
       }
       return out;
     },

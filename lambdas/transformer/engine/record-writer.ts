@@ -18,12 +18,12 @@ export class RecordWriter {
     private readonly format: OutputFormat,
   ) {}
 
-  /** Appends one already serialised record; resolves when the sink can take more. */
-  async write(json: string): Promise<void> {
+  /** Appends one already serialised record; returns a promise only when the sink asks to wait. */
+  write(json: string): Promise<void> | undefined {
     if (this.format === 'ndjson') this.pending += `${json}\n`;
     else this.pending += `${this.count === 0 ? '[\n' : ',\n'}${json}`;
     this.count++;
-    if (this.pending.length >= BATCH_CHARS) await this.flush();
+    return this.pending.length >= BATCH_CHARS ? this.flush() : undefined;
   }
 
   /** Writes what is pending and closes the document (a JSON array is closed even when empty). */
@@ -32,11 +32,11 @@ export class RecordWriter {
     await this.flush();
   }
 
-  private async flush(): Promise<void> {
-    if (!this.pending) return;
+  private flush(): Promise<void> | undefined {
+    if (!this.pending) return undefined;
     const text = this.pending;
     this.pending = '';
-    if (!this.sink.write(text)) await waitForDrain(this.sink);
+    return this.sink.write(text) ? undefined : waitForDrain(this.sink);
   }
 }
 

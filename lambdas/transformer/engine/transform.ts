@@ -116,21 +116,20 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
     });
   }
 
-  const reject = async (
+  const reject = (
     record: CsvRecord,
     recordNo: number,
     code: RowErrorCode,
     message: string,
     field?: string,
-  ): Promise<undefined> => {
+  ): Promise<undefined> | undefined => {
     rowsRejected++;
     const entry: RowReject =
       field === undefined
         ? { line: record.line, record: recordNo, code, message, raw: record.raw }
         : { line: record.line, record: recordNo, code, message, field, raw: record.raw };
     if (errors.length < limits.maxErrors) errors.push(entry);
-    await rejects.write(JSON.stringify(entry));
-    return undefined;
+    return settled(rejects.write(JSON.stringify(entry)));
   };
 
   const tokenizer = new CsvTokenizer({
@@ -144,38 +143,14 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
   const nullValues = new Set(config.csv.nullValues);
   let columns: readonly string[] | undefined = config.csv.header ? undefined : config.csv.columns;
   let recordNo = 0;
-  const source = { partner: config.partner, feed: config.id, key: request.key };
+  const source = { partner: config.partner, feed: config.id, key: request.key } as const;
 
-  const processRecord = async (record: CsvRecord): Promise<FileError | undefined> => {
-    if (columns === undefined) {
-      const header = checkHeader(record, config);
-      if ('code' in header) return header;
-      columns = header.columns;
-      return undefined;
-    }
-    recordNo++;
-    rowsIn++;
-    if (record.error) return reject(record, recordNo, 'CSV_MALFORMED', record.error);
-    if (record.fields.length !== columns.length) {
-      return reject(
-        record,
-        recordNo,
-        'CSV_MALFORMED',
-        `expected ${columns.length} fields, got ${record.fields.length}`,
-      );
-    }
-    const row: Row = Object.create(null);
-    for (let i = 0; i < columns.length; i++) {
-      const value = record.fields[i]!;
-      if (!nullValues.has(value)) row[columns[i]!] = value;
-    }
-    let result: Record<string, unknown>;
-    try {
-      result = await feed.mapping.map(row, { ...source, line: record.line, record: recordNo });
-    } catch (err) {
-      if (!(err instanceof MappingError)) throw err;
-      return reject(record, recordNo, 'MAPPING_ERROR', err.message, err.field);
-    }
+  const onMappingError = (record: CsvRecord, recordNo: number, err: unknown) => {
+    if (!(err instanceof MappingError)) throw err;
+    return reject(record, recordNo, 'MAPPING_ERROR', err.message, err.field);
+  };
+
+  const finishRow = (record: CsvRecord, recordNo: number, result: Record<string, unknown>): Promise<undefined> | undefined => {
     const violation = feed.validate(result);
     if (violation) return reject(record, recordNo, 'SCHEMA_VIOLATION', violation.message, violation.field);
     const json = JSON.stringify(result);
@@ -183,8 +158,50 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
       return reject(record, recordNo, 'MAPPING_ERROR', `the output record is longer than ${limits.maxOutputChars} characters`);
     }
     rowsOut++;
-    await output.write(json);
-    return undefined;
+    return settled(output.write(json));
+  };
+
+  let protoColumn = -1; // a `__proto__` header is defined on the row, never assigned
+  const nullIsEmpty = nullValues.size === 1 && nullValues.has('');
+
+  /** One record, synchronously unless the interpreter or a waiting sink is involved. */
+  const processRecord = (record: CsvRecord): FileError | undefined | Promise<FileError | undefined> => {
+    if (columns === undefined) {
+      const header = checkHeader(record, config);
+      if ('code' in header) return header;
+      columns = header.columns;
+      protoColumn = columns.indexOf('__proto__');
+      return undefined;
+    }
+    recordNo++;
+    rowsIn++;
+    if (record.error) return reject(record, recordNo, 'CSV_MALFORMED', record.error);
+    const cols = columns;
+    const fields = record.fields;
+    if (fields.length !== cols.length) {
+      return reject(record, recordNo, 'CSV_MALFORMED', `expected ${cols.length} fields, got ${fields.length}`);
+    }
+    const row: Row = {};
+    for (let i = 0; i < cols.length; i++) {
+      const value = fields[i]!;
+      if (nullIsEmpty ? value === '' : nullValues.has(value)) continue;
+      if (i === protoColumn) Object.defineProperty(row, '__proto__', { value, enumerable: true, writable: true, configurable: true });
+      else row[cols[i]!] = value;
+    }
+    const number = recordNo;
+    let mapped: Record<string, unknown> | Promise<Record<string, unknown>>;
+    try {
+      mapped = feed.mapping.map(row, { partner: source.partner, feed: source.feed, key: source.key, line: record.line, record: number });
+    } catch (err) {
+      return onMappingError(record, number, err);
+    }
+    if (mapped instanceof Promise) {
+      return mapped.then(
+        (result) => finishRow(record, number, result),
+        (err: unknown) => onMappingError(record, number, err),
+      );
+    }
+    return finishRow(record, number, mapped);
   };
 
   const run = async (): Promise<FileError | undefined> => {
@@ -199,7 +216,8 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
       let lastReport = 0;
       for await (const chunk of text) {
         for (const record of tokenizer.push(chunk)) {
-          const fileError = await processRecord(record);
+          let fileError = processRecord(record);
+          if (fileError instanceof Promise) fileError = await fileError;
           if (fileError) return fileError;
         }
         if (request.onProgress && bytesIn - lastReport >= 1 << 20) {
@@ -208,7 +226,8 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
         }
       }
       for (const record of tokenizer.end()) {
-        const fileError = await processRecord(record);
+        let fileError = processRecord(record);
+        if (fileError instanceof Promise) fileError = await fileError;
         if (fileError) return fileError;
       }
     } catch (err) {
@@ -227,6 +246,11 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
   await rejects.finish();
   if (!fileError) await output.finish();
   return finish(fileError);
+}
+
+/** A pending write as a promise of nothing, or nothing when the sink took it at once. */
+function settled(wait: Promise<void> | undefined): Promise<undefined> | undefined {
+  return wait ? wait.then(() => undefined) : undefined;
 }
 
 /** Reads the header record: names must be unique, and the declared columns must all be there. */
