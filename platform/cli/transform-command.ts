@@ -52,7 +52,7 @@ export async function runTransformCommand(options: TransformCommandOptions): Pro
   const outTemp = renameInto
     ? join(dirname(options.out!), `.${basename(options.out!)}.${process.pid}.partial`)
     : join(tmpdir(), `partner-etl-${process.pid}-${Date.now()}.out`);
-  const output = createWriteStream(outTemp);
+  const output = createWriteStream(outTemp, { highWaterMark: 1 << 20 }); // room for several batches: the engine waits less
   const rejects: Writable = options.rejects ? createWriteStream(options.rejects) : discard();
   const progress = process.stderr.isTTY && sizeBytes >= PROGRESS_MIN_BYTES ? new ProgressBar(err, sizeBytes) : undefined;
 
@@ -60,7 +60,8 @@ export async function runTransformCommand(options: TransformCommandOptions): Pro
   try {
     outcome = await transformFile(compileFeed(feed), {
       key,
-      input: createReadStream(options.file, { highWaterMark: 256 * 1024 }),
+      // 128 KiB reads: measured fastest on the bench file (64 KiB: more overhead; 256 KiB+: bigger strings, more GC)
+      input: createReadStream(options.file, { highWaterMark: 128 * 1024 }),
       output,
       rejects,
       sizeBytes,

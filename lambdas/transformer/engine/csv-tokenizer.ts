@@ -167,7 +167,28 @@ export class CsvTokenizer {
       return;
     }
 
+    const delim = this.delim;
+    const quote = this.quote;
+    const escape = this.escape;
     while (i < n) {
+      // Fast paths: inside a field, run over ordinary characters without the state machine.
+      if (this.state === UNQUOTED) {
+        while (i < n) {
+          const d = buf.charCodeAt(i);
+          if (d === delim || d === LF || d === CR) break;
+          i++;
+        }
+        if (i === n) break;
+      } else if (this.state === QUOTED) {
+        const from = i;
+        while (i < n) {
+          const d = buf.charCodeAt(i);
+          if (d === quote || d === escape || d === LF || d === CR) break;
+          i++;
+        }
+        if (i > from) this.afterCR = false;
+        if (i === n) break;
+      }
       const c = buf.charCodeAt(i);
       if (this.afterCR && c !== LF) this.afterCR = false;
       switch (this.state) {
