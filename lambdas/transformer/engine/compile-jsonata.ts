@@ -20,7 +20,7 @@
  * unary minus, `= != < <= > >=`, `and`, `or`, `in`, `?:`, `??`; conditionals; blocks; and the
  * built-ins $string $number $boolean $not $exists $lowercase $uppercase $trim $length $substring
  * $substringBefore $substringAfter $contains $split $join $replace (string patterns) $pad $abs
- * $floor $ceil $round.
+ * $floor $ceil $round, and $toMillis $fromMillis $now $millis without pictures.
  */
 import jsonata from 'jsonata';
 
@@ -40,6 +40,8 @@ interface Scope {
   readonly parent?: Scope;
   /** The bindings passed to the evaluation (`$source`), behind every scope. */
   readonly bindings?: Record<string, unknown>;
+  /** The root scope's clock: `$now()` and `$millis()` read one instant per evaluation, as JSONata's do. */
+  timestamp?: number;
 }
 
 type Closure = (input: unknown, scope: Scope) => unknown;
@@ -510,6 +512,23 @@ const BUILTINS: Record<string, Builtin> = {
       return w > 0 ? s + padding : padding + s;
     },
   },
+  // Date functions without a picture (ISO 8601); with one they are left to the interpreter.
+  toMillis: {
+    min: 1,
+    max: 1,
+    fn: (ts) => {
+      if (ts === undefined) return undefined;
+      if (!isStr(ts) || !ISO_8601.test(ts)) return fallback('not an ISO 8601 timestamp');
+      return Date.parse(ts);
+    },
+  },
+  fromMillis: {
+    min: 1,
+    max: 1,
+    fn: (millis) => (millis === undefined ? undefined : isNum(millis) ? isoTimestamp(millis) : fallback('fromMillis of a non-number')),
+  },
+  now: { min: 0, max: 0, fn: () => fallback('$now is evaluated with its scope') },
+  millis: { min: 0, max: 0, fn: () => fallback('$millis is evaluated with its scope') },
   abs: numberFn(Math.abs),
   floor: numberFn(Math.floor),
   ceil: numberFn(Math.ceil),
@@ -545,10 +564,29 @@ function compileCall(node: Node, bound: Set<string>): Closure | undefined {
   };
   const { fn } = builtin;
   const [a0, a1, a2] = args;
+  if (name === 'now' || name === 'millis') {
+    return (_i, s) => {
+      let root = s;
+      while (root.parent) root = root.parent;
+      root.timestamp ??= Date.now();
+      return name === 'millis' ? root.timestamp : isoTimestamp(root.timestamp);
+    };
+  }
   // Specialised by arity: no argument arrays on the hot path.
   if (args.length === 1) return (i, s) => fn(arg(a0, i, s));
   if (args.length === 2) return (i, s) => fn(arg(a0, i, s), arg(a1, i, s));
   return (i, s) => fn(arg(a0, i, s), arg(a1, i, s), arg(a2, i, s));
+}
+
+/** JSONata's ISO 8601 test for `$toMillis` without a picture. */
+const ISO_8601 = /^\d{4}(-[01]\d)?(-[0-3]\d)?(T[0-2]\d:[0-5]\d:[0-5]\d)?(\.\d+)?([+-][0-2]\d:?[0-5]\d|Z)?$/;
+
+/** JSONata's default timestamp format: ISO 8601 in UTC with milliseconds, for years 0 to 9999. */
+function isoTimestamp(millis: number): string {
+  const date = new Date(millis);
+  const year = date.getUTCFullYear();
+  if (!Number.isFinite(millis) || year < 0 || year > 9999 || !Number.isInteger(millis)) return fallback('timestamp outside the ISO range');
+  return date.toISOString();
 }
 
 /** The JSONata `$string` of a value (its `&` operands too). */

@@ -156,6 +156,43 @@ describe('differential: compiled and interpreted sample mappings agree on random
   }
 });
 
+describe('differential: date built-ins without pictures', () => {
+  it('$fromMillis and $toMillis agree with the interpreter on any instant and any timestamp text', async () => {
+    const fromMillis = compileJsonata('$fromMillis(m)')!;
+    const toMillis = compileJsonata('$toMillis(t)')!;
+    const iso = fc.date({ min: new Date(-62_000_000_000_000), max: new Date(253_402_300_799_999), noInvalidDate: true }).map((d) => d.toISOString());
+    const text = fc.oneof(iso, iso.map((t) => t.slice(0, 10)), iso.map((t) => t.replace('Z', '+02:00')), fc.string({ maxLength: 12 }));
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: -62_000_000_000_000, max: 253_402_300_799_999 }), text, async (m, t) => {
+        for (const [compiledExpr, source, input] of [
+          [fromMillis, '$fromMillis(m)', { m }],
+          [toMillis, '$toMillis(t)', { t }],
+        ] as const) {
+          let reference: Outcome;
+          try {
+            reference = { value: await jsonata(source).evaluate(input) };
+          } catch (err) {
+            reference = { code: String((err as { code?: string }).code) };
+          }
+          try {
+            expect({ value: compiledExpr.evaluate(input) }).toEqual(reference);
+          } catch (err) {
+            if (!(err instanceof Fallback)) throw err;
+          }
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('$now() and $millis() read one instant per evaluation', () => {
+    const both = compileJsonata('[$millis(), $now(), $millis()]')!;
+    const [a, iso, b] = both.evaluate({}) as [number, string, number];
+    expect(a).toBe(b);
+    expect(Date.parse(iso)).toBe(a);
+  });
+});
+
 describe('safety', () => {
   it.each(['"\\"); process.exit(1); ("', '"${process.exit(1)}"', '"*/ process.exit(1) /*"', '"a\\\\nb" & "`"', '"\\u2028"'])(
     'treats the string literal %s as data, never as code',
