@@ -3,8 +3,11 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import fc from 'fast-check';
+import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 import { CsvTokenizer, type CsvRecord, type TokenizerOptions } from '../../../../lambdas/transformer/engine/csv-tokenizer.js';
+import { findGoldenCases } from '../../../../platform/config/golden.js';
+import { requireValidConfig } from '../../../../platform/config/load-config.js';
 
 const COMMA: TokenizerOptions = { delimiter: ',', quote: '"', escape: '"', trim: false, skipLines: 0, maxRecordChars: 1 << 20 };
 
@@ -219,4 +222,30 @@ describe('why not csv-parse alone (pinned, so a fixed csv-parse shows up here)',
     expect(good).toEqual([['a', 'b']]); // 8,9 is gone
     expect(tokenize('a,b\n"bad"q,7\n8,9\n').map((r) => r.fields)[2]).toEqual(['8', '9']);
   });
+});
+
+describe('every sample file reads as csv-parse reads it', () => {
+  const REPO = join(import.meta.dirname, '../../../..');
+  const config = requireValidConfig(REPO);
+  for (const c of findGoldenCases(REPO, config)) {
+    it(c.csv, () => {
+      const csv = c.feed.csv;
+      const text = iconv.decode(readFileSync(join(REPO, c.csv)), csv.encoding);
+      const ours = tokenize(text, { delimiter: csv.delimiter, quote: csv.quote, escape: csv.escape, trim: csv.trim, skipLines: csv.skipLines }, [
+        7, 64, 1000,
+      ]);
+      const reference = parse(text, {
+        delimiter: csv.delimiter,
+        quote: csv.quote,
+        escape: csv.escape,
+        trim: csv.trim,
+        from_line: csv.skipLines + 1,
+        relax_quotes: true,
+        relax_column_count: true,
+        skip_empty_lines: true,
+        bom: true,
+      }) as string[][];
+      expect(ours.map((r) => r.fields)).toEqual(reference);
+    });
+  }
 });
