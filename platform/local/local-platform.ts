@@ -1,18 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import {
-  CreateQueueCommand,
-  DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-  type Message,
-} from '@aws-sdk/client-sqs';
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { EventPublisher } from '../../lambdas/transformer/adapters/object-store.js';
 import { S3ObjectStore } from '../../lambdas/transformer/adapters/s3-object-store.js';
 import { compileFeeds } from '../../lambdas/transformer/compile-feeds.js';
@@ -28,6 +19,7 @@ import { feedEventPattern } from '../config/feed-pattern.js';
 import { findGoldenCases, sampleKey } from '../config/golden.js';
 import { requireValidConfig } from '../config/load-config.js';
 import { startEmulators, type Emulators } from './emulators.js';
+import { startPollers } from './pollers.js';
 import { matchesPattern } from './event-pattern.js';
 import { createBuckets, createLedgerTable } from './provision.js';
 import { nextSequencer, objectCreatedEvent } from './s3-events.js';
@@ -179,41 +171,13 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     telemetry,
   );
 
-  // Pollers: per feed, as many workers as the feed's concurrency, one message per batch (as the stack's mapping).
-  let running = true;
-  const inFlight = new Set<Promise<unknown>>();
-  const poll = async (feed: FeedConfig) => {
-    const { url } = queues.get(`${feed.partner}/${feed.id}`)!;
-    while (running) {
-      let messages: Message[] = [];
-      try {
-        const received = await sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 1, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'] }),
-        );
-        messages = received.Messages ?? [];
-      } catch (err) {
-        if (!running) return;
-        log(`poller ${feed.partner}/${feed.id}: ${(err as Error).message}`);
-        await new Promise((r) => setTimeout(r, 500));
-      }
-      if (messages.length === 0 || !running) continue;
-      const work = invoke(url, messages);
-      inFlight.add(work);
-      await work.finally(() => inFlight.delete(work));
-    }
-  };
-  const invoke = async (url: string, messages: Message[]) => {
-    const event: SQSEvent = { Records: messages.map((m) => toSqsRecord(m, url)) };
-    const deadline = Date.now() + timeoutSeconds * 1000;
-    const result = await handler(event, { awsRequestId: randomUUID(), getRemainingTimeInMillis: () => deadline - Date.now() });
-    const failed = new Set(result.batchItemFailures.map((f) => f.itemIdentifier));
-    const done = messages.filter((m) => !failed.has(m.MessageId!));
-    if (done.length > 0) {
-      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
-    }
-    // Failed messages stay invisible until their visibility timeout, then come back (redrive after MAX_RECEIVE_COUNT).
-  };
-  const pollers = feeds.flatMap((feed) => Array.from({ length: feed.concurrency }, () => poll(feed)));
+  const pollers = startPollers({
+    sqs,
+    queues: feeds.map((feed) => ({ url: queues.get(`${feed.partner}/${feed.id}`)!.url, concurrency: feed.concurrency })),
+    handler,
+    timeoutSeconds,
+    log,
+  });
 
   const refreshing = new Map<Tracked, Promise<void>>();
   const refresh = (item: Tracked): Promise<void> => {
@@ -298,32 +262,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       }
     },
     async stop() {
-      running = false;
-      await Promise.allSettled([...inFlight]); // in-flight files finish; unreceived messages stay for redelivery
-      await Promise.allSettled(pollers);
+      await pollers.stop(); // in-flight files finish; unreceived messages stay for redelivery
       clearState(options.stateDir);
       await emulators.stop();
     },
-  };
-}
-
-function toSqsRecord(m: Message, url: string): SQSRecord {
-  const a = m.Attributes ?? {};
-  return {
-    messageId: m.MessageId!,
-    receiptHandle: m.ReceiptHandle!,
-    body: m.Body ?? '',
-    attributes: {
-      ApproximateReceiveCount: a.ApproximateReceiveCount ?? '1',
-      SentTimestamp: a.SentTimestamp ?? String(Date.now()),
-      SenderId: a.SenderId ?? 'local',
-      ApproximateFirstReceiveTimestamp: a.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-    },
-    messageAttributes: {},
-    md5OfBody: m.MD5OfBody ?? '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${url.split('/').pop()}`,
-    awsRegion: 'us-east-1',
   };
 }
 
