@@ -6,7 +6,7 @@ import { PoisonMessageError } from './intake.js';
 import { versionRef, type FileLedger, type FileRecord, type FinalUpdate } from './ledger/file-ledger.js';
 import { EVENTS } from './metrics-names.js';
 import { resolveFeed, type FeedConfig, type PlatformConfig } from './model.js';
-import { outputKeys } from './output-keys.js';
+import { outputKeys, type OutputKeys } from './output-keys.js';
 
 /** The steps where the chaos run and the crash tests inject faults; production passes nothing. */
 export type Checkpoint = 'afterClaim' | 'afterOutputUpload' | 'afterLedgerUpdate' | 'beforeAck';
@@ -62,6 +62,11 @@ const LEASE_MARGIN_MS = 2000;
 const BUSY_WAIT_MS = 20_000;
 const BUSY_POLL_MS = 100;
 
+/** Removes a version's output and manifest, if an attempt left them (keys are deterministic per version). */
+async function unpublish(deps: ProcessorDeps, keys: OutputKeys): Promise<void> {
+  await Promise.all([deps.store.delete(deps.outputBucket, keys.output), deps.store.delete(deps.outputBucket, keys.manifest)]);
+}
+
 /** Points the key's latest-published pointer at this version if it was published (idempotent). */
 async function publishIfPublished(deps: ProcessorDeps, object: ObjectCreated, record: FileRecord): Promise<void> {
   if ((record.status !== 'SUCCEEDED' && record.status !== 'PARTIAL') || !record.outputKey) return;
@@ -107,6 +112,9 @@ export async function processObject(deps: ProcessorDeps, object: ObjectCreated, 
     return { kind: 'already-finished', feed: config, record: claim.record };
   }
   const attempt = claim.attempt;
+  if (ctx.lastDelivery) {
+    await deps.ledger.failAhead(object, attempt, `attempt ${attempt}, the queue's last delivery, did not finish; the message is in the dead-letter queue`);
+  }
   try {
     await deps.faults?.checkpoint('afterClaim', object);
     const { update, outcome } = await runAttempt(deps, feed, object);
@@ -125,9 +133,10 @@ export async function processObject(deps: ProcessorDeps, object: ObjectCreated, 
       // The message goes to the dead-letter queue after this: the ledger says so instead of waiting forever.
       const error: FileError = { code: 'RETRIES_EXHAUSTED', message: `attempt ${attempt} failed on the last delivery (${reason}); the message is in the dead-letter queue` };
       const update: FinalUpdate = { configHash: deps.configHash, status: 'FAILED', rowsIn: 0, rowsOut: 0, rowsRejected: 0, errors: [error], durationMs: 0 };
-      // Best effort: the original error is what the caller must see.
-      await deps.ledger
-        .complete(object, attempt, update)
+      // Best effort: the original error is what the caller must see. A FAILED file publishes nothing,
+      // even what an earlier attempt uploaded before it crashed.
+      await unpublish(deps, outputKeys(config, object.key, versionRef(object), new Date(object.time)))
+        .then(() => deps.ledger.complete(object, attempt, update))
         .then((recorded) => (recorded ? sendEvent(deps, config, object, { ...claim.record, ...update } as FileRecord) : undefined))
         .catch(() => undefined);
     } else {
@@ -145,6 +154,8 @@ async function runAttempt(deps: ProcessorDeps, feed: CompiledFeed, object: Objec
 
   const latest = await deps.ledger.latestPublished(object.bucket, object.key);
   if (latest && latest.versionRef !== ref && latest.etag === object.etag && latest.configHash === deps.configHash) {
+    // An earlier attempt at this version may have uploaded its output before crashing: a DUPLICATE publishes nothing.
+    await unpublish(deps, keys);
     const outcome = syntheticOutcome(config, object);
     return {
       outcome,

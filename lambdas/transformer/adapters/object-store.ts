@@ -20,6 +20,8 @@ export interface ObjectStore {
   /** Starts a streamed upload; nothing is visible until `commit()`. */
   upload(bucket: string, key: string, contentType: string): PendingUpload;
   put(bucket: string, key: string, body: string, contentType: string): Promise<void>;
+  /** Removes an object if it exists (nothing happens when it does not). */
+  delete(bucket: string, key: string): Promise<void>;
 }
 
 /** Where downstream events go (EventBridge in AWS, a log file locally). */

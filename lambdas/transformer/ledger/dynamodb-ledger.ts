@@ -46,7 +46,7 @@ export class DynamoDbFileLedger implements FileLedger {
             'attempts = if_not_exists(attempts, :zero) + :one, startedAt = :now, receivedAt = if_not_exists(receivedAt, :now)',
             'updatedAt = :now, gsi1pk = :g1pk, gsi1sk = if_not_exists(gsi1sk, :g1sk), gsi2pk = :g2pk, gsi2sk = :g2sk, expiresAt = :expires',
             '#history = list_append(if_not_exists(#history, :empty), :entry)',
-          ].join(', ') + ' REMOVE reprocessRequested, eventSent',
+          ].join(', ') + ' REMOVE reprocessRequested, eventSent, provisional',
           ConditionExpression:
             'attribute_not_exists(pk) OR #status = :received OR (#status = :processing AND leaseUntil < :nowMs) OR reprocessRequested = :true',
           ExpressionAttributeNames: { '#bucket': 'bucket', '#key': 'key', '#size': 'size', '#status': 'status', '#history': 'history' },
@@ -86,8 +86,34 @@ export class DynamoDbFileLedger implements FileLedger {
     }
     const current = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: versionKey(object), ConsistentRead: true }));
     const item = current.Item;
-    if (item && FINAL_STATUSES.includes(item.status)) return { kind: 'finished', record: toRecord(item) };
+    // A provisional FAILED belongs to a last delivery that may still finish: not final for others yet.
+    if (item && FINAL_STATUSES.includes(item.status) && !(item.provisional && Number(item.leaseUntil) >= now.getTime())) {
+      return { kind: 'finished', record: toRecord(item) };
+    }
     return { kind: 'busy', leaseUntil: Number(item?.leaseUntil ?? 0) };
+  }
+
+  async failAhead(object: ObjectCreated, attempt: number, message: string): Promise<void> {
+    const now = this.now();
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: versionKey(object),
+        UpdateExpression: 'SET #status = :failed, provisional = :true, errors = :errors, finishedAt = :now, updatedAt = :now, gsi2pk = :g2pk, gsi2sk = :g2sk',
+        ConditionExpression: '#status = :processing AND attempts = :attempt',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':failed': 'FAILED',
+          ':true': true,
+          ':processing': 'PROCESSING',
+          ':attempt': attempt,
+          ':errors': [{ code: 'RETRIES_EXHAUSTED', message }],
+          ':now': now.toISOString(),
+          ':g2pk': statusPartition('FAILED', now),
+          ':g2sk': `${now.toISOString()}#${object.key}`,
+        },
+      }),
+    );
   }
 
   async release(object: ObjectCreated, attempt: number, reason: string): Promise<void> {
@@ -129,12 +155,13 @@ export class DynamoDbFileLedger implements FileLedger {
             'rowsIn = :rowsIn, rowsOut = :rowsOut, rowsRejected = :rowsRejected, errors = :errors, durationMs = :durationMs',
             'outputKey = :outputKey, manifestKey = :manifestKey, rejectsKey = :rejectsKey, summaryKey = :summaryKey, duplicateOf = :duplicateOf',
             `gsi2pk = :g2pk, gsi2sk = :g2sk, #history[${attempt - 1}].outcome = :status, #history[${attempt - 1}].finishedAt = :now`,
-          ].join(', ') + ' REMOVE leaseUntil, leaseOwner',
-          ConditionExpression: '#status = :processing AND attempts = :attempt',
+          ].join(', ') + ' REMOVE leaseUntil, leaseOwner, provisional',
+          ConditionExpression: '(#status = :processing OR provisional = :true) AND attempts = :attempt',
           ExpressionAttributeNames: { '#status': 'status', '#history': 'history' },
           ExpressionAttributeValues: {
             ':status': update.status,
             ':processing': 'PROCESSING',
+            ':true': true,
             ':attempt': attempt,
             ':now': iso,
             ':configHash': update.configHash,

@@ -39,6 +39,8 @@ export interface FileRecord extends Omit<ObjectCreated, 'time'> {
   readonly durationMs?: number;
   /** The downstream event for the final status has been sent. */
   readonly eventSent?: boolean;
+  /** FAILED set ahead by a last delivery still running: it becomes the real outcome if that attempt finishes. */
+  readonly provisional?: boolean;
   readonly history: readonly AttemptRecord[];
 }
 
@@ -92,6 +94,12 @@ export interface FileLedger {
    * invocation's remaining time, so a timed-out attempt never locks the file for long.
    */
   claim(object: ObjectCreated, owner: { partner: string; feed: string; requestId: string; leaseMs: number }): Promise<ClaimResult>;
+  /**
+   * On the queue's last delivery, records FAILED (RETRIES_EXHAUSTED) before the work starts, so an
+   * attempt killed outright (a timeout, a lost instance) still leaves a final status while its
+   * message moves to the dead-letter queue. `complete` replaces it when the attempt finishes.
+   */
+  failAhead(object: ObjectCreated, attempt: number, message: string): Promise<void>;
   /** Gives a claim back after a failed attempt, so the redelivery can claim at once. */
   release(object: ObjectCreated, attempt: number, reason: string): Promise<void>;
   /** Records the final status; false when the claim was lost to a newer attempt. */

@@ -47,6 +47,13 @@ export class FeedAccess extends Construct {
           actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
           resources: [outputObjects, rejectObjects],
         }),
+        new iam.PolicyStatement({
+          // A version that ends DUPLICATE or FAILED after an attempt crashed past its upload takes
+          // that output back; only outputs, never rejects or the inbound bucket.
+          sid: 'UnpublishFeedOutput',
+          actions: ['s3:DeleteObject'],
+          resources: [outputObjects],
+        }),
       ],
     });
     const reason = `Object keys under ${feed.partner}/${feed.id}'s own locations are not known in advance; the wildcard covers only that prefix.`;

@@ -130,8 +130,13 @@ describe('IAM least privilege', () => {
     const writes = statements().filter((s) => actions(s).some((a) => a.startsWith('s3:Put') || a.startsWith('s3:Delete')));
     const written = writes.flatMap(resources);
     expect(written.some((r) => r.includes('InboundBucket'))).toBe(false);
-    expect(written).toHaveLength(FEEDS.length * 2);
     expect(written.every((r) => /OutputBucket|RejectsBucket/.test(r) && r.includes('*'))).toBe(true);
+    const puts = statements().filter((s) => actions(s).some((a) => a.startsWith('s3:Put'))).flatMap(resources);
+    expect(puts).toHaveLength(FEEDS.length * 2);
+    // deletes: only a feed's own outputs (a crashed attempt's output taken back from a DUPLICATE or FAILED version)
+    const deletes = statements().filter((s) => actions(s).some((a) => a.startsWith('s3:Delete'))).flatMap(resources);
+    expect(deletes).toHaveLength(FEEDS.length);
+    expect(deletes.every((r) => r.includes('OutputBucket'))).toBe(true);
     expect(statements().some((s) => actions(s).some((a) => a === 's3:*' || a === '*'))).toBe(false);
   });
 
