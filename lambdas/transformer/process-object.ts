@@ -112,10 +112,10 @@ export async function processObject(deps: ProcessorDeps, object: ObjectCreated, 
     return { kind: 'already-finished', feed: config, record: claim.record };
   }
   const attempt = claim.attempt;
-  if (ctx.lastDelivery) {
-    await deps.ledger.failAhead(object, attempt, `attempt ${attempt}, the queue's last delivery, did not finish; the message is in the dead-letter queue`);
-  }
   try {
+    if (ctx.lastDelivery) {
+      await deps.ledger.failAhead(object, attempt, `attempt ${attempt}, the queue's last delivery, did not finish; the message is in the dead-letter queue`);
+    }
     await deps.faults?.checkpoint('afterClaim', object);
     const { update, outcome } = await runAttempt(deps, feed, object);
     await deps.faults?.checkpoint('afterOutputUpload', object);

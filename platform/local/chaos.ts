@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { compileFeeds } from '../../lambdas/transformer/compile-feeds.js';
-import { transformFile } from '../../lambdas/transformer/engine/transform.js';
+import { transformFile, type CompiledFeed } from '../../lambdas/transformer/engine/transform.js';
 import type { ObjectCreated } from '../../lambdas/transformer/intake.js';
 import { DynamoDbFileLedger } from '../../lambdas/transformer/ledger/dynamodb-ledger.js';
 import { FINAL_STATUSES, type FileRecord } from '../../lambdas/transformer/ledger/file-ledger.js';
@@ -295,7 +295,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   };
 }
 
-async function engineOutcome(feed: ReturnType<typeof compileFeeds> extends Map<string, infer F> ? F : never, p: Planned) {
+async function engineOutcome(feed: CompiledFeed, p: Planned) {
   const output = new PassThrough();
   const chunks: Buffer[] = [];
   output.on('data', (c: Buffer) => chunks.push(c));
