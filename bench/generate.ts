@@ -17,7 +17,18 @@ export const HEADER = 'event_id,occurred_at,user_id,email,country,device,amount,
 const COUNTRIES = ['DE', 'fr', 'US', 'gb', 'NL', 'es', 'IT', 'se', 'PL', 'jp'];
 const DEVICES = ['ios', 'android', 'web', 'desktop'];
 const STATUSES = ['paid', 'pending', 'refunded', 'paid', 'paid'];
-const WORDS = ['great', 'late delivery', 'box "damaged"', 'thanks, again', 'ok', 'größe passt', 'très bien', 'n/a', 'call me', 'repeat order'];
+const WORDS = [
+  'great',
+  'late delivery',
+  'box "damaged"',
+  'thanks, again',
+  'ok',
+  'größe passt',
+  'très bien',
+  'n/a',
+  'call me',
+  'repeat order',
+];
 
 /** `bench/.cache/events-<rows>.csv`, generated once: quoting, ~1% embedded newlines, empty cells, UTF-8. */
 export async function benchFile(rows: number): Promise<string> {

@@ -28,7 +28,14 @@ for (let i = 0; i < count; i++) {
   writeFileSync(path, Buffer.concat([readFileSync(join(root, c.csv)), Buffer.from('\n'.repeat(1 + (i % 7)))]));
 }
 
-const platform = await startLocalPlatform({ root, inbox, outbox: join(dir, 'outbox'), stateDir: join(dir, 'state'), log: () => undefined, seedSamples: false });
+const platform = await startLocalPlatform({
+  root,
+  inbox,
+  outbox: join(dir, 'outbox'),
+  stateDir: join(dir, 'state'),
+  log: () => undefined,
+  seedSamples: false,
+});
 const started = performance.now();
 const uploaded = await platform.scanInbox();
 const uploadedAt = new Map(uploaded.map((t) => [`${t.object.key}#${t.object.sequencer}`, Date.parse(t.object.time)]));
@@ -36,7 +43,9 @@ const done = await platform.settle(30 * 60_000);
 const seconds = (performance.now() - started) / 1000;
 await platform.stop();
 
-const latencies = done.map((t) => Date.parse(t.record!.finishedAt!) - uploadedAt.get(`${t.object.key}#${t.object.sequencer}`)!).sort((a, b) => a - b);
+const latencies = done
+  .map((t) => Date.parse(t.record!.finishedAt!) - uploadedAt.get(`${t.object.key}#${t.object.sequencer}`)!)
+  .sort((a, b) => a - b);
 const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!;
 const byStatus: Record<string, number> = {};
 let balanced = 0;

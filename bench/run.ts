@@ -52,7 +52,15 @@ const summary = Object.fromEntries(
   ENGINES.map((e) => {
     const seconds = median(runs.get(e)!.map((r) => r.seconds));
     const rssMiB = Math.round(Math.max(...runs.get(e)!.map((r) => r.rssMiB)));
-    return [e, { seconds: round2(seconds), rowsPerSecond: Math.round(rows / seconds), mbPerSecond: round2(bytes / 1e6 / seconds), peakRssMiB: rssMiB }];
+    return [
+      e,
+      {
+        seconds: round2(seconds),
+        rowsPerSecond: Math.round(rows / seconds),
+        mbPerSecond: round2(bytes / 1e6 / seconds),
+        peakRssMiB: rssMiB,
+      },
+    ];
   }),
 ) as Record<Engine, { seconds: number; rowsPerSecond: number; mbPerSecond: number; peakRssMiB: number }>;
 
@@ -75,9 +83,13 @@ console.log('');
 console.log(`${'engine'.padEnd(8)}${'seconds'.padStart(9)}${'rows/s'.padStart(11)}${'MB/s'.padStart(8)}${'peak RSS'.padStart(11)}`);
 for (const e of ENGINES) {
   const s = summary[e];
-  console.log(`${e.padEnd(8)}${s.seconds.toFixed(2).padStart(9)}${s.rowsPerSecond.toLocaleString('en-US').padStart(11)}${s.mbPerSecond.toFixed(1).padStart(8)}${`${s.peakRssMiB} MiB`.padStart(11)}`);
+  console.log(
+    `${e.padEnd(8)}${s.seconds.toFixed(2).padStart(9)}${s.rowsPerSecond.toLocaleString('en-US').padStart(11)}${s.mbPerSecond.toFixed(1).padStart(8)}${`${s.peakRssMiB} MiB`.padStart(11)}`,
+  );
 }
-console.log(`\nengine vs naive: ${result.ratios.engineVsNaiveRowsPerSecond}x the rows/s; engine vs DuckDB: ${result.ratios.engineVsDuckDbWallTime}x the wall time`);
+console.log(
+  `\nengine vs naive: ${result.ratios.engineVsNaiveRowsPerSecond}x the rows/s; engine vs DuckDB: ${result.ratios.engineVsDuckDbWallTime}x the wall time`,
+);
 console.log(`engine output identical to the naive engine's, record for record: ${identical === true ? 'yes' : identical}`);
 mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
 writeFileSync(join(import.meta.dirname, 'results', 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
@@ -95,7 +107,8 @@ async function sameRecords(a: string, b: string): Promise<true | string> {
   for (let line = 1; ; line++) {
     const [l, r] = await Promise.all([left.next(), right.next()]);
     if (l.done && r.done) return true;
-    if (l.done || r.done || l.value !== r.value) return `record ${line} differs: ${String(l.value).slice(0, 200)} vs ${String(r.value).slice(0, 200)}`;
+    if (l.done || r.done || l.value !== r.value)
+      return `record ${line} differs: ${String(l.value).slice(0, 200)} vs ${String(r.value).slice(0, 200)}`;
     hash.update(l.value);
   }
 }

@@ -40,7 +40,13 @@ export interface InvocationContext {
 
 /** What became of one object in this invocation. */
 export type ProcessResult =
-  | { readonly kind: 'processed'; readonly feed: FeedConfig; readonly status: FinalUpdate['status']; readonly outcome: FileOutcome; readonly attempt: number }
+  | {
+      readonly kind: 'processed';
+      readonly feed: FeedConfig;
+      readonly status: FinalUpdate['status'];
+      readonly outcome: FileOutcome;
+      readonly attempt: number;
+    }
   | { readonly kind: 'already-finished'; readonly feed: FeedConfig; readonly record: FileRecord }
   /** Another invocation holds a live claim: the message is retried later. */
   | { readonly kind: 'busy'; readonly feed: FeedConfig; readonly leaseUntil: number };
@@ -114,7 +120,11 @@ export async function processObject(deps: ProcessorDeps, object: ObjectCreated, 
   const attempt = claim.attempt;
   try {
     if (ctx.lastDelivery) {
-      await deps.ledger.failAhead(object, attempt, `attempt ${attempt}, the queue's last delivery, did not finish; the message is in the dead-letter queue`);
+      await deps.ledger.failAhead(
+        object,
+        attempt,
+        `attempt ${attempt}, the queue's last delivery, did not finish; the message is in the dead-letter queue`,
+      );
     }
     await deps.faults?.checkpoint('afterClaim', object);
     const { update, outcome } = await runAttempt(deps, feed, object);
@@ -131,8 +141,19 @@ export async function processObject(deps: ProcessorDeps, object: ObjectCreated, 
     const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     if (ctx.lastDelivery) {
       // The message goes to the dead-letter queue after this: the ledger says so instead of waiting forever.
-      const error: FileError = { code: 'RETRIES_EXHAUSTED', message: `attempt ${attempt} failed on the last delivery (${reason}); the message is in the dead-letter queue` };
-      const update: FinalUpdate = { configHash: deps.configHash, status: 'FAILED', rowsIn: 0, rowsOut: 0, rowsRejected: 0, errors: [error], durationMs: 0 };
+      const error: FileError = {
+        code: 'RETRIES_EXHAUSTED',
+        message: `attempt ${attempt} failed on the last delivery (${reason}); the message is in the dead-letter queue`,
+      };
+      const update: FinalUpdate = {
+        configHash: deps.configHash,
+        status: 'FAILED',
+        rowsIn: 0,
+        rowsOut: 0,
+        rowsRejected: 0,
+        errors: [error],
+        durationMs: 0,
+      };
       // Best effort: the original error is what the caller must see. A FAILED file publishes nothing,
       // even what an earlier attempt uploaded before it crashed.
       await unpublish(deps, outputKeys(config, object.key, versionRef(object), new Date(object.time)))
@@ -146,7 +167,11 @@ export async function processObject(deps: ProcessorDeps, object: ObjectCreated, 
   }
 }
 
-async function runAttempt(deps: ProcessorDeps, feed: CompiledFeed, object: ObjectCreated): Promise<{ update: FinalUpdate; outcome: FileOutcome }> {
+async function runAttempt(
+  deps: ProcessorDeps,
+  feed: CompiledFeed,
+  object: ObjectCreated,
+): Promise<{ update: FinalUpdate; outcome: FileOutcome }> {
   const config = feed.config;
   const ref = versionRef(object);
   const keys = outputKeys(config, object.key, ref, new Date(object.time));
@@ -159,7 +184,17 @@ async function runAttempt(deps: ProcessorDeps, feed: CompiledFeed, object: Objec
     const outcome = syntheticOutcome(config, object);
     return {
       outcome,
-      update: { ...base, status: 'DUPLICATE', rowsIn: 0, rowsOut: 0, rowsRejected: 0, errors: [], durationMs: 0, duplicateOf: latest.versionRef, outputKey: latest.outputKey },
+      update: {
+        ...base,
+        status: 'DUPLICATE',
+        rowsIn: 0,
+        rowsOut: 0,
+        rowsRejected: 0,
+        errors: [],
+        durationMs: 0,
+        duplicateOf: latest.versionRef,
+        outputKey: latest.outputKey,
+      },
     };
   }
 
@@ -171,7 +206,11 @@ async function runAttempt(deps: ProcessorDeps, feed: CompiledFeed, object: Objec
     return finishFailed(deps, config, object, keys.summary, error);
   }
 
-  const output = deps.store.upload(deps.outputBucket, keys.output, config.output.format === 'json' ? 'application/json' : 'application/x-ndjson');
+  const output = deps.store.upload(
+    deps.outputBucket,
+    keys.output,
+    config.output.format === 'json' ? 'application/json' : 'application/x-ndjson',
+  );
   const rejects = deps.store.upload(deps.rejectsBucket, keys.rejects, 'application/x-ndjson');
   let outcome: FileOutcome;
   try {
@@ -227,16 +266,41 @@ async function finishFailed(
   error: FileError,
 ): Promise<{ update: FinalUpdate; outcome: FileOutcome }> {
   const outcome: FileOutcome = { ...syntheticOutcome(config, object), status: 'FAILED', errors: [error] };
-  await deps.store.put(deps.rejectsBucket, summaryKey, JSON.stringify(summaryOf(outcome, object, deps.configHash), null, 2), 'application/json');
+  await deps.store.put(
+    deps.rejectsBucket,
+    summaryKey,
+    JSON.stringify(summaryOf(outcome, object, deps.configHash), null, 2),
+    'application/json',
+  );
   return {
     outcome,
-    update: { configHash: deps.configHash, status: 'FAILED', rowsIn: 0, rowsOut: 0, rowsRejected: 0, errors: [error], durationMs: 0, summaryKey },
+    update: {
+      configHash: deps.configHash,
+      status: 'FAILED',
+      rowsIn: 0,
+      rowsOut: 0,
+      rowsRejected: 0,
+      errors: [error],
+      durationMs: 0,
+      summaryKey,
+    },
   };
 }
 
 /** An outcome for a file the engine did not run on (a duplicate, a vanished object). */
 function syntheticOutcome(config: FeedConfig, object: ObjectCreated): FileOutcome {
-  return { status: 'SUCCEEDED', partner: config.partner, feed: config.id, key: object.key, rowsIn: 0, rowsOut: 0, rowsRejected: 0, errors: [], bytesIn: 0, durationMs: 0 };
+  return {
+    status: 'SUCCEEDED',
+    partner: config.partner,
+    feed: config.id,
+    key: object.key,
+    rowsIn: 0,
+    rowsOut: 0,
+    rowsRejected: 0,
+    errors: [],
+    bytesIn: 0,
+    durationMs: 0,
+  };
 }
 
 function summaryOf(outcome: FileOutcome, object: ObjectCreated, configHash: string) {

@@ -20,7 +20,16 @@ export function powertoolsTelemetry(logger: Logger, metrics: Metrics): Telemetry
       }
       const o = result.outcome;
       const log = result.status === 'FAILED' ? logger.warn.bind(logger) : logger.info.bind(logger);
-      log('file finished', { ...fields, status: result.status, attempt: result.attempt, rowsIn: o.rowsIn, rowsOut: o.rowsOut, rowsRejected: o.rowsRejected, durationMs: o.durationMs, errors: o.errors.slice(0, 5) });
+      log('file finished', {
+        ...fields,
+        status: result.status,
+        attempt: result.attempt,
+        rowsIn: o.rowsIn,
+        rowsOut: o.rowsOut,
+        rowsRejected: o.rowsRejected,
+        durationMs: o.durationMs,
+        errors: o.errors.slice(0, 5),
+      });
       // One EMF document per file, dimensioned by partner and feed.
       metrics.addDimensions({ [METRICS.dimensions.partner]: result.feed.partner, [METRICS.dimensions.feed]: result.feed.id });
       metrics.addMetric(METRICS.filesByStatus(result.status), MetricUnit.Count, 1);
@@ -36,7 +45,11 @@ export function powertoolsTelemetry(logger: Logger, metrics: Metrics): Telemetry
       const fields = { messageId, requestId, error: error instanceof Error ? { name: error.name, message: error.message } : String(error) };
       if (error instanceof RetryLaterError) logger.info('message left for redelivery', fields);
       else if (error instanceof PoisonMessageError) logger.error('poison message: it will reach the dead-letter queue', fields);
-      else logger.error('attempt failed; the message will be redelivered', { ...fields, stack: error instanceof Error ? error.stack : undefined });
+      else
+        logger.error('attempt failed; the message will be redelivered', {
+          ...fields,
+          stack: error instanceof Error ? error.stack : undefined,
+        });
     },
   };
 }

@@ -102,9 +102,18 @@ export class PartnerEtlStack extends Stack {
       dashboardName: `partner-etl-${props.stage}`,
     });
 
-    new CfnOutput(this, STACK_OUTPUTS.inboundBucket, { value: inbound.bucketName, description: 'Partners upload here, under their feed prefixes' });
-    new CfnOutput(this, STACK_OUTPUTS.outputBucket, { value: output.bucketName, description: 'Validated records: <dataset>/partner=<p>/feed=<f>/date=<d>/' });
-    new CfnOutput(this, STACK_OUTPUTS.rejectsBucket, { value: rejects.bucketName, description: 'Rejected rows and file summaries: <partner>/<feed>/date=<d>/' });
+    new CfnOutput(this, STACK_OUTPUTS.inboundBucket, {
+      value: inbound.bucketName,
+      description: 'Partners upload here, under their feed prefixes',
+    });
+    new CfnOutput(this, STACK_OUTPUTS.outputBucket, {
+      value: output.bucketName,
+      description: 'Validated records: <dataset>/partner=<p>/feed=<f>/date=<d>/',
+    });
+    new CfnOutput(this, STACK_OUTPUTS.rejectsBucket, {
+      value: rejects.bucketName,
+      description: 'Rejected rows and file summaries: <partner>/<feed>/date=<d>/',
+    });
     new CfnOutput(this, STACK_OUTPUTS.ledgerTable, { value: ledger.tableName, description: 'The file ledger' });
     new CfnOutput(this, STACK_OUTPUTS.eventBus, { value: bus.eventBusName, description: 'FileProcessed and FileFailed events' });
     new CfnOutput(this, STACK_OUTPUTS.alarmTopic, { value: monitoring.alarmTopic.topicArn, description: 'Platform alarms' });

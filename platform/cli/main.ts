@@ -36,9 +36,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--summary <file>', 'the outcome as JSON: status, counts, errors, duration')
     .option('--key <key>', 'the object key to bind as $source.key (default: the feed prefix and the file name)')
     .addOption(rootOption())
-    .action(async (file: string, options: { feed: string; out?: string; rejects?: string; summary?: string; key?: string; root: string }) => {
-      setExitCode(await runTransformCommand({ ...options, file, root: resolve(options.root) }));
-    });
+    .action(
+      async (file: string, options: { feed: string; out?: string; rejects?: string; summary?: string; key?: string; root: string }) => {
+        setExitCode(await runTransformCommand({ ...options, file, root: resolve(options.root) }));
+      },
+    );
 
   const stateOption = () => new Option('--state <dir>', "the local platform's state folder").default('./.partner-etl');
   const stageOption = () => new Option('--stage <stage>', 'a deployed stage (its stack outputs name the table and buckets)');
@@ -55,13 +57,32 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .addOption(stageOption())
     .addOption(stateOption())
     .addOption(rootOption())
-    .action(async (key: string | undefined, options: { partner?: string; feed?: string; status?: string; since?: string; json?: boolean; stage?: string; state: string; root: string }) => {
-      const { loadPlatformConfig } = await import('../config/load-config.js');
-      const { runStatusCommand } = await import('./status-command.js');
-      setExitCode(
-        await runStatusCommand({ ...options, key, stateDir: resolve(options.state), config: loadPlatformConfig(resolve(options.root)).config }),
-      );
-    });
+    .action(
+      async (
+        key: string | undefined,
+        options: {
+          partner?: string;
+          feed?: string;
+          status?: string;
+          since?: string;
+          json?: boolean;
+          stage?: string;
+          state: string;
+          root: string;
+        },
+      ) => {
+        const { loadPlatformConfig } = await import('../config/load-config.js');
+        const { runStatusCommand } = await import('./status-command.js');
+        setExitCode(
+          await runStatusCommand({
+            ...options,
+            key,
+            stateDir: resolve(options.state),
+            config: loadPlatformConfig(resolve(options.root)).config,
+          }),
+        );
+      },
+    );
 
   program
     .command('reprocess')
@@ -85,7 +106,15 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .addOption(stateOption())
     .addOption(rootOption())
     .action(
-      async (options: { once?: boolean; inbox: string; outbox: string; state: string; root: string; s3SqsPort?: number; dynamodbPort?: number }) => {
+      async (options: {
+        once?: boolean;
+        inbox: string;
+        outbox: string;
+        state: string;
+        root: string;
+        s3SqsPort?: number;
+        dynamodbPort?: number;
+      }) => {
         const { runDevCommand } = await import('./dev-command.js');
         setExitCode(
           await runDevCommand({

@@ -61,7 +61,9 @@ export async function runGoldenCase(root: string, c: GoldenCase): Promise<Golden
   });
   const differences: string[] = [];
   if (outcome.status === 'FAILED') {
-    differences.push(`${c.csv}: the sample FAILED (${outcome.errors.map((e) => `${e.code}: ${e.message}`).join('; ')}); samples must end SUCCEEDED or PARTIAL`);
+    differences.push(
+      `${c.csv}: the sample FAILED (${outcome.errors.map((e) => `${e.code}: ${e.message}`).join('; ')}); samples must end SUCCEEDED or PARTIAL`,
+    );
   }
   if (!existsSync(join(root, c.expected))) {
     differences.push(`${c.expected}: missing; write the output the sample must produce (one JSON object per line)`);

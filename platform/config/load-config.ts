@@ -57,7 +57,12 @@ export function loadPlatformConfig(root: string): LoadResult {
   }
   checkAcrossPartners([...byFile.values()], problems);
   for (const loaded of byFile.values()) partners.push(loaded.partner);
-  checkMappingsFolder(root, files.filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -'.yaml'.length)), partners, problems);
+  checkMappingsFolder(
+    root,
+    files.filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -'.yaml'.length)),
+    partners,
+    problems,
+  );
   return { config: { partners }, problems: sortProblems(problems) };
 }
 
@@ -155,7 +160,10 @@ function loadPartnerFile(
         if (err.keyword === 'additionalProperties') {
           dropValue(data, `${err.instancePath}/${(err.params as { additionalProperty: string }).additionalProperty}`);
         }
-      } else if (err.instancePath === '/feeds' || (err.instancePath === '' && (missing === 'feeds' || missing === 'id' || err.keyword === 'type'))) {
+      } else if (
+        err.instancePath === '/feeds' ||
+        (err.instancePath === '' && (missing === 'feeds' || missing === 'id' || err.keyword === 'type'))
+      ) {
         feedsUnreadable = true;
       }
     }
@@ -198,7 +206,10 @@ function loadPartnerFile(
 
 /** Removes the value at a JSON pointer (a whole array when the pointer is inside one). */
 function dropValue(data: unknown, pointer: string): void {
-  const segments = pointer.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const segments = pointer
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   let parent: unknown = data;
   for (let i = 0; i < segments.length - 1; i++) {
     const next = (parent as Record<string, unknown>)[segments[i]!];
@@ -259,7 +270,8 @@ function buildFeed(root: string, partner: string, raw: RawFeed, path: Path, doc:
   };
 
   const csv = buildCsv(raw.csv ?? {}, (p, m, v) => fail(['csv', ...p], m, v));
-  if (!csv.header && !csv.columns) fail(raw.csv ? ['csv'] : [], '`columns` is required when `header` is false: list the column names in file order');
+  if (!csv.header && !csv.columns)
+    fail(raw.csv ? ['csv'] : [], '`columns` is required when `header` is false: list the column names in file order');
 
   let mapping: MappingConfig | undefined;
   if ((raw.mapping === undefined) === (raw.mappingFile === undefined)) {
@@ -324,7 +336,11 @@ function buildCsv(raw: NonNullable<RawFeed['csv']>, fail: (p: Path, message: str
   if (delimiter.length !== 1) fail(['delimiter'], 'delimiter must be one character, or "\\t" for tab', raw.delimiter);
   const quote = raw.quote ?? '"';
   const escape = raw.escape ?? quote;
-  for (const [name, value] of [['delimiter', delimiter], ['quote', quote], ['escape', escape]] as const) {
+  for (const [name, value] of [
+    ['delimiter', delimiter],
+    ['quote', quote],
+    ['escape', escape],
+  ] as const) {
     if (value === '\n' || value === '\r') fail([name], `${name} cannot be a line break`, value);
   }
   if (quote !== '' && delimiter === quote) fail(['quote'], 'quote and delimiter must differ', quote);
@@ -456,7 +472,13 @@ function checkAcrossPartners(loaded: readonly LoadedPartner[], problems: ConfigP
       const pos = locate(a.doc, a.lines, ['feeds', a.index, 'source', 'prefix']);
       const how = a.prefix === b.prefix ? 'is the same as' : 'is a prefix of';
       problems.push(
-        problem(a.file, pos.line, pos.column, `source prefix of ${a.feed} ${how} the prefix of ${b.feed} (${b.prefix}); a key must belong to exactly one feed`, a.prefix),
+        problem(
+          a.file,
+          pos.line,
+          pos.column,
+          `source prefix of ${a.feed} ${how} the prefix of ${b.feed} (${b.prefix}); a key must belong to exactly one feed`,
+          a.prefix,
+        ),
       );
     });
   });
@@ -476,7 +498,13 @@ function checkMappingsFolder(
     const rel = relative(root, join(dir, name));
     if (!statSync(join(dir, name)).isDirectory()) continue;
     if (!partnerFiles.includes(name)) {
-      problems.push({ severity: 'warning', file: rel, line: 1, column: 1, message: 'no partner file partners/' + name + '.yaml uses this folder' });
+      problems.push({
+        severity: 'warning',
+        file: rel,
+        line: 1,
+        column: 1,
+        message: 'no partner file partners/' + name + '.yaml uses this folder',
+      });
       continue;
     }
     if (!partner) continue; // its partner file has errors of its own
@@ -510,7 +538,12 @@ function describeShapeError(file: string, doc: Document, lines: LineCounter, err
     .slice(1)
     .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
     .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
-  const name = path.length ? path.map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`)).join('').slice(1) : 'the file';
+  const name = path.length
+    ? path
+        .map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`))
+        .join('')
+        .slice(1)
+    : 'the file';
   const last = path[path.length - 1];
   if (err.keyword === 'additionalProperties') {
     const key = (err.params as { additionalProperty: string }).additionalProperty;
@@ -528,6 +561,7 @@ function describeShapeError(file: string, doc: Document, lines: LineCounter, err
   let message = `${name} ${err.message}`;
   if (err.keyword === 'pattern' && typeof last === 'string' && PATTERN_HINTS[last]) message = `${name} must be ${PATTERN_HINTS[last]}`;
   if (err.keyword === 'enum') message = `${name} must be one of ${(err.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
-  if (err.keyword === 'pattern' && path.includes('mapping')) message = `output field name ${JSON.stringify(err.data)} must be dot-separated non-empty names`;
+  if (err.keyword === 'pattern' && path.includes('mapping'))
+    message = `output field name ${JSON.stringify(err.data)} must be dot-separated non-empty names`;
   return problem(file, pos.line, pos.column, message, err.data);
 }

@@ -45,7 +45,11 @@ export class ChaosFaults implements FaultInjector {
  * inside the SDK's retry step (so throttling meets the SDK's own retries and backoff, as in
  * production), added to the client's stack so clients built on it (the document client) inherit it.
  */
-export function withChaos<T extends { middlewareStack: { add: (mw: never, options: never) => void } }>(client: T, options: ChaosFaultOptions, name: string): T {
+export function withChaos<T extends { middlewareStack: { add: (mw: never, options: never) => void } }>(
+  client: T,
+  options: ChaosFaultOptions,
+  name: string,
+): T {
   const middleware =
     (next: (args: unknown) => Promise<unknown>) =>
     async (args: unknown): Promise<unknown> => {
@@ -55,7 +59,10 @@ export function withChaos<T extends { middlewareStack: { add: (mw: never, option
       }
       if (options.random() < options.throttleRate) {
         appendFileSync(options.logFile, `throttle ${name}\n`);
-        throw Object.assign(new Error(`${name}: Rate exceeded (injected)`), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
+        throw Object.assign(new Error(`${name}: Rate exceeded (injected)`), {
+          name: 'ThrottlingException',
+          $metadata: { httpStatusCode: 400 },
+        });
       }
       return next(args);
     };

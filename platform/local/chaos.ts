@@ -96,7 +96,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   for (const feed of feeds) {
     const name = `${feed.partner}-${feed.id}`;
     const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
-    const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+    const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!
+      .QueueArn!;
     const queue = await sqs.send(
       new CreateQueueCommand({
         QueueName: name,
@@ -128,7 +129,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const rule = rules.find((r) => matchesPattern(r.pattern, event))!;
     planned.push({ object, feed: rule.feed, bytes, poison: key.includes(POISON) });
     for (let i = 0; i < copies; i++) {
-      await sqs.send(new SendMessageCommand({ QueueUrl: queues[`${rule.feed.partner}/${rule.feed.id}`], MessageBody: JSON.stringify(event) }));
+      await sqs.send(
+        new SendMessageCommand({ QueueUrl: queues[`${rule.feed.partner}/${rule.feed.id}`], MessageBody: JSON.stringify(event) }),
+      );
       deliveries++;
     }
   };
@@ -246,7 +249,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
     const expected = await engineOutcome(compiled.get(`${p.feed.partner}/${p.feed.id}`)!, p);
     if (record.status !== expected.status || record.rowsOut !== expected.rowsOut || record.rowsRejected !== expected.rowsRejected) {
-      violations.push(`${p.object.key}: ${record.status} ${record.rowsOut}/${record.rowsRejected}, fault-free ${expected.status} ${expected.rowsOut}/${expected.rowsRejected}`);
+      violations.push(
+        `${p.object.key}: ${record.status} ${record.rowsOut}/${record.rowsRejected}, fault-free ${expected.status} ${expected.rowsOut}/${expected.rowsRejected}`,
+      );
       continue;
     }
     if (record.status === 'SUCCEEDED' || record.status === 'PARTIAL') {
@@ -264,7 +269,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   let deadLetters = 0;
   for (const url of deadLetterQueues) {
     for (;;) {
-      const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 300 }));
+      const got = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 300 }),
+      );
       if (!got.Messages?.length) break;
       for (const m of got.Messages) {
         deadLetters++;
@@ -299,8 +306,19 @@ async function engineOutcome(feed: CompiledFeed, p: Planned) {
   const output = new PassThrough();
   const chunks: Buffer[] = [];
   output.on('data', (c: Buffer) => chunks.push(c));
-  const outcome = await transformFile(feed, { key: p.object.key, input: Readable.from([p.bytes]), output, rejects: new PassThrough().resume(), sizeBytes: p.bytes.length });
-  return { status: outcome.status, rowsOut: outcome.rowsOut, rowsRejected: outcome.rowsRejected, output: Buffer.concat(chunks).toString('utf8') };
+  const outcome = await transformFile(feed, {
+    key: p.object.key,
+    input: Readable.from([p.bytes]),
+    output,
+    rejects: new PassThrough().resume(),
+    sizeBytes: p.bytes.length,
+  });
+  return {
+    status: outcome.status,
+    rowsOut: outcome.rowsOut,
+    rowsRejected: outcome.rowsRejected,
+    output: Buffer.concat(chunks).toString('utf8'),
+  };
 }
 
 async function countDeadLetters(sqs: import('@aws-sdk/client-sqs').SQSClient, urls: readonly string[]): Promise<number> {
@@ -326,9 +344,21 @@ async function listKeys(s3: import('@aws-sdk/client-s3').S3Client, bucket: strin
 /** Prints a report; true when there is no violation. */
 export function printChaosReport(report: ChaosReport, log: (line: string) => void): boolean {
   log('');
-  log(`files ${report.files}, object versions ${report.versions}, deliveries ${report.deliveries}, SIGKILLs ${report.kills}, ${report.seconds} s`);
-  log(`faults injected: ${Object.entries(report.faults).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
-  log(`final statuses: ${Object.entries(report.statuses).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  log(
+    `files ${report.files}, object versions ${report.versions}, deliveries ${report.deliveries}, SIGKILLs ${report.kills}, ${report.seconds} s`,
+  );
+  log(
+    `faults injected: ${
+      Object.entries(report.faults)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || 'none'
+    }`,
+  );
+  log(
+    `final statuses: ${Object.entries(report.statuses)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   log(`output objects ${report.outputs}, dead letters ${report.deadLetters}`);
   log(report.violations.length === 0 ? 'reconciliation: no violation' : `reconciliation: ${report.violations.length} violations`);
   for (const v of report.violations.slice(0, 50)) log(`  ${v}`);

@@ -34,7 +34,12 @@ export interface Emulators {
 /** Starts both emulators in this process. */
 export async function startEmulators(options: EmulatorOptions = {}): Promise<Emulators> {
   const fauxqs = await startFauxqsOnLoopback(options.s3SqsPort ?? 0);
-  const dynamo: Server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(options.dynamoPath ? { path: options.dynamoPath } : {}) });
+  const dynamo: Server = dynalite({
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+    ...(options.dynamoPath ? { path: options.dynamoPath } : {}),
+  });
   await new Promise<void>((resolve, reject) => {
     dynamo.once('error', reject);
     dynamo.listen(options.dynamoPort ?? 0, '127.0.0.1', () => resolve());
@@ -93,4 +98,3 @@ export function clientsFor(endpoints: { s3: string; sqs: string; dynamodb: strin
     dynamodb: new DynamoDBClient({ ...LOCAL_AWS, endpoint: endpoints.dynamodb }),
   };
 }
-

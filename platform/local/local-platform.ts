@@ -88,8 +88,11 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   const queues = new Map<string, { url: string; dlqUrl: string }>();
   for (const feed of feeds) {
     const base = `${feed.partner}-${feed.id}`;
-    const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${base}-dlq`, Attributes: { MessageRetentionPeriod: String(14 * 86400) } }));
-    const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+    const dlq = await sqs.send(
+      new CreateQueueCommand({ QueueName: `${base}-dlq`, Attributes: { MessageRetentionPeriod: String(14 * 86400) } }),
+    );
+    const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!
+      .QueueArn!;
     const queue = await sqs.send(
       new CreateQueueCommand({
         QueueName: base,
@@ -146,7 +149,9 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
             (o.errors[0] ? `  ${o.errors[0].code}: ${o.errors[0].message}` : ''),
         );
       } else if (record) {
-        log(`${record.status.padEnd(9)} ${`${record.partner}/${record.feed}`.padEnd(20)} ${object.key}  (duplicate delivery, already finished)`);
+        log(
+          `${record.status.padEnd(9)} ${`${record.partner}/${record.feed}`.padEnd(20)} ${object.key}  (duplicate delivery, already finished)`,
+        );
       }
     },
     failed(error, messageId) {
@@ -214,7 +219,9 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       if (seen.get(file) === stamp) continue;
       seen.set(file, stamp);
       const key = relative(options.inbox, file).split(sep).join('/');
-      const put = await s3.send(new PutObjectCommand({ Bucket: names.buckets.inbound, Key: key, Body: createReadStream(file), ContentLength: stat.size }));
+      const put = await s3.send(
+        new PutObjectCommand({ Bucket: names.buckets.inbound, Key: key, Body: createReadStream(file), ContentLength: stat.size }),
+      );
       const object: ObjectCreated = {
         bucket: names.buckets.inbound,
         key,
@@ -227,7 +234,9 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       const event = objectCreatedEvent(object);
       const matched = rules.filter((r) => matchesPattern(r.pattern, event));
       for (const { feed } of matched) {
-        await sqs.send(new SendMessageCommand({ QueueUrl: queues.get(`${feed.partner}/${feed.id}`)!.url, MessageBody: JSON.stringify(event) }));
+        await sqs.send(
+          new SendMessageCommand({ QueueUrl: queues.get(`${feed.partner}/${feed.id}`)!.url, MessageBody: JSON.stringify(event) }),
+        );
       }
       if (matched.length === 0) log(`IGNORED   ${key}: no feed's prefix and suffix match it (as no rule would in AWS)`);
       const item: Tracked = matched[0] ? { object, feed: matched[0].feed } : { object };
@@ -257,7 +266,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       for (;;) {
         for (const item of tracked) if (!item.record) await refresh(item);
         if (tracked.every((t) => t.record)) return tracked;
-        if (Date.now() > until) throw new Error(`${tracked.filter((t) => !t.record).length} files have no final status after ${timeoutMs} ms`);
+        if (Date.now() > until)
+          throw new Error(`${tracked.filter((t) => !t.record).length} files have no final status after ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 100));
       }
     },

@@ -30,9 +30,23 @@ const output = new Writable({
   },
 });
 const feed = makeFeed({
-  mapping: { kind: 'fields', fields: [{ name: 'a', path: ['a'], expression: 'a' }, { name: 'line', path: ['line'], expression: '$source.line' }] },
+  mapping: {
+    kind: 'fields',
+    fields: [
+      { name: 'a', path: ['a'], expression: 'a' },
+      { name: 'line', path: ['line'], expression: '$source.line' },
+    ],
+  },
 });
 const outcome = await transformFile(compileFeed(feed), { key: 'big.csv', input: input(), output, rejects: new PassThrough() });
 process.stdout.write(
-  JSON.stringify({ status: outcome.status, rowsIn: outcome.rowsIn, rowsOut: outcome.rowsOut, bytesIn: outcome.bytesIn, outputBytes, peakHeap, expectedRows: chunks * chunkRows }),
+  JSON.stringify({
+    status: outcome.status,
+    rowsIn: outcome.rowsIn,
+    rowsOut: outcome.rowsOut,
+    bytesIn: outcome.bytesIn,
+    outputBytes,
+    peakHeap,
+    expectedRows: chunks * chunkRows,
+  }),
 );

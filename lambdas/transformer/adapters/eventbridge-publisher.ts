@@ -16,7 +16,9 @@ export class EventBridgePublisher implements EventPublisher {
       }),
     );
     if (result.FailedEntryCount) {
-      throw new Error(`EventBridge refused the ${detailType} event: ${result.Entries?.[0]?.ErrorCode} ${result.Entries?.[0]?.ErrorMessage}`);
+      throw new Error(
+        `EventBridge refused the ${detailType} event: ${result.Entries?.[0]?.ErrorCode} ${result.Entries?.[0]?.ErrorMessage}`,
+      );
     }
   }
 }

@@ -238,7 +238,8 @@ function compileBinary(node: Node, bound: Set<string>): Closure | undefined {
       return (i, s) => {
         const l = lhs(i, s);
         const r = rhs(i, s);
-        if ((l !== undefined && typeof l !== 'number') || (r !== undefined && typeof r !== 'number')) fallback('arithmetic on a non-number');
+        if ((l !== undefined && typeof l !== 'number') || (r !== undefined && typeof r !== 'number'))
+          fallback('arithmetic on a non-number');
         if (l === undefined || r === undefined) return undefined;
         const a = l as number;
         const b = r as number;
@@ -404,7 +405,8 @@ const BUILTINS: Record<string, Builtin> = {
       if (v === true) return 1;
       if (v === false) return 0;
       if (typeof v === 'string' && /^-?[0-9]+(\.[0-9]+)?([Ee][-+]?[0-9]+)?$/.test(v) && Number.isFinite(Number(v))) return parseFloat(v);
-      if (typeof v === 'string' && /^(0[xX][0-9A-Fa-f]+)|(0[oO][0-7]+)|(0[bB][0-1]+)$/.test(v)) return fallback('hex, octal or binary number');
+      if (typeof v === 'string' && /^(0[xX][0-9A-Fa-f]+)|(0[oO][0-7]+)|(0[bB][0-1]+)$/.test(v))
+        return fallback('hex, octal or binary number');
       return fallback('not a number');
     },
   },
@@ -472,7 +474,8 @@ const BUILTINS: Record<string, Builtin> = {
     max: 3,
     fn: (s, separator, limit) => {
       if (s === undefined) return undefined;
-      if (!isStr(s) || !isStr(separator) || !optional(limit, isNum) || (limit !== undefined && limit < 0)) return fallback('split arguments');
+      if (!isStr(s) || !isStr(separator) || !optional(limit, isNum) || (limit !== undefined && limit < 0))
+        return fallback('split arguments');
       if (limit !== undefined && limit === 0) return [];
       return s.split(separator, limit);
     },

@@ -30,10 +30,7 @@ interface ChunkDecoder {
  * (never a silent U+FFFD); more than `maxBytes` ends it with `TOO_LARGE`. Reports the byte offset
  * and the line of the first invalid byte.
  */
-export async function* decodeStream(
-  input: AsyncIterable<Uint8Array>,
-  options: DecodeOptions,
-): AsyncGenerator<string> {
+export async function* decodeStream(input: AsyncIterable<Uint8Array>, options: DecodeOptions): AsyncGenerator<string> {
   let bytes = 0;
   let lines = 1; // line of the next decoded character, for error messages
   let endsWithCR = false; // a CRLF split across two chunks is one line break, not two

@@ -110,7 +110,13 @@ export function compileMapping(mapping: MappingConfig, options: MappingOptions =
   });
   // Fields are evaluated in YAML order; the rest of a row goes asynchronous only from the first
   // field the interpreter evaluates.
-  const finishAsync = async (from: number, pending: Promise<unknown>, out: Record<string, unknown>, row: Row, bindings: { source: RowSource }) => {
+  const finishAsync = async (
+    from: number,
+    pending: Promise<unknown>,
+    out: Record<string, unknown>,
+    row: Row,
+    bindings: { source: RowSource },
+  ) => {
     for (let i = from; i < fields.length; i++) {
       const value = i === from ? await pending : await fields[i]!.evaluate(row, bindings);
       if (value !== undefined) setPath(out, fields[i]!.path, value);

@@ -3,13 +3,7 @@ import type { FeedConfig } from '../model.js';
 import { CsvTokenizer, type CsvRecord } from './csv-tokenizer.js';
 import { decodeStream } from './decode.js';
 import { compileMapping, MappingError, type CompiledMapping, type MappingOptions, type Row } from './mapping.js';
-import {
-  FileLevelError,
-  type FileError,
-  type FileOutcome,
-  type RowErrorCode,
-  type RowReject,
-} from './outcome.js';
+import { FileLevelError, type FileError, type FileOutcome, type RowErrorCode, type RowReject } from './outcome.js';
 import { RecordWriter } from './record-writer.js';
 import { compileValidator, createSchemaAjv, type RecordValidator } from './schema.js';
 

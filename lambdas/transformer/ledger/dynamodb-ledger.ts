@@ -40,13 +40,14 @@ export class DynamoDbFileLedger implements FileLedger {
         new UpdateCommand({
           TableName: this.tableName,
           Key: versionKey(object),
-          UpdateExpression: [
-            'SET #bucket = :bucket, #key = :key, versionId = :versionId, etag = :etag, #size = :size, sequencer = :sequencer',
-            'partner = :partner, feed = :feed, #status = :processing, leaseUntil = :lease, leaseOwner = :owner',
-            'attempts = if_not_exists(attempts, :zero) + :one, startedAt = :now, receivedAt = if_not_exists(receivedAt, :now)',
-            'updatedAt = :now, gsi1pk = :g1pk, gsi1sk = if_not_exists(gsi1sk, :g1sk), gsi2pk = :g2pk, gsi2sk = :g2sk, expiresAt = :expires',
-            '#history = list_append(if_not_exists(#history, :empty), :entry)',
-          ].join(', ') + ' REMOVE reprocessRequested, eventSent, provisional',
+          UpdateExpression:
+            [
+              'SET #bucket = :bucket, #key = :key, versionId = :versionId, etag = :etag, #size = :size, sequencer = :sequencer',
+              'partner = :partner, feed = :feed, #status = :processing, leaseUntil = :lease, leaseOwner = :owner',
+              'attempts = if_not_exists(attempts, :zero) + :one, startedAt = :now, receivedAt = if_not_exists(receivedAt, :now)',
+              'updatedAt = :now, gsi1pk = :g1pk, gsi1sk = if_not_exists(gsi1sk, :g1sk), gsi2pk = :g2pk, gsi2sk = :g2sk, expiresAt = :expires',
+              '#history = list_append(if_not_exists(#history, :empty), :entry)',
+            ].join(', ') + ' REMOVE reprocessRequested, eventSent, provisional',
           ConditionExpression:
             'attribute_not_exists(pk) OR #status = :received OR (#status = :processing AND leaseUntil < :nowMs) OR reprocessRequested = :true',
           ExpressionAttributeNames: { '#bucket': 'bucket', '#key': 'key', '#size': 'size', '#status': 'status', '#history': 'history' },
@@ -99,7 +100,8 @@ export class DynamoDbFileLedger implements FileLedger {
       new UpdateCommand({
         TableName: this.tableName,
         Key: versionKey(object),
-        UpdateExpression: 'SET #status = :failed, provisional = :true, errors = :errors, finishedAt = :now, updatedAt = :now, gsi2pk = :g2pk, gsi2sk = :g2sk',
+        UpdateExpression:
+          'SET #status = :failed, provisional = :true, errors = :errors, finishedAt = :now, updatedAt = :now, gsi2pk = :g2pk, gsi2sk = :g2sk',
         ConditionExpression: '#status = :processing AND attempts = :attempt',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
@@ -150,12 +152,13 @@ export class DynamoDbFileLedger implements FileLedger {
         new UpdateCommand({
           TableName: this.tableName,
           Key: versionKey(object),
-          UpdateExpression: [
-            'SET #status = :status, finishedAt = :now, updatedAt = :now, configHash = :configHash',
-            'rowsIn = :rowsIn, rowsOut = :rowsOut, rowsRejected = :rowsRejected, errors = :errors, durationMs = :durationMs',
-            'outputKey = :outputKey, manifestKey = :manifestKey, rejectsKey = :rejectsKey, summaryKey = :summaryKey, duplicateOf = :duplicateOf',
-            `gsi2pk = :g2pk, gsi2sk = :g2sk, #history[${attempt - 1}].outcome = :status, #history[${attempt - 1}].finishedAt = :now`,
-          ].join(', ') + ' REMOVE leaseUntil, leaseOwner, provisional',
+          UpdateExpression:
+            [
+              'SET #status = :status, finishedAt = :now, updatedAt = :now, configHash = :configHash',
+              'rowsIn = :rowsIn, rowsOut = :rowsOut, rowsRejected = :rowsRejected, errors = :errors, durationMs = :durationMs',
+              'outputKey = :outputKey, manifestKey = :manifestKey, rejectsKey = :rejectsKey, summaryKey = :summaryKey, duplicateOf = :duplicateOf',
+              `gsi2pk = :g2pk, gsi2sk = :g2sk, #history[${attempt - 1}].outcome = :status, #history[${attempt - 1}].finishedAt = :now`,
+            ].join(', ') + ' REMOVE leaseUntil, leaseOwner, provisional',
           ConditionExpression: '(#status = :processing OR provisional = :true) AND attempts = :attempt',
           ExpressionAttributeNames: { '#status': 'status', '#history': 'history' },
           ExpressionAttributeValues: {
@@ -351,6 +354,6 @@ function toRecord(item: Record<string, unknown>): FileRecord {
     if (v === null || k === 'pk' || k === 'sk' || k.startsWith('gsi') || k === 'expiresAt' || k === 'leaseOwner') continue;
     record[k] = v;
   }
-  record.history = (item.history as Record<string, unknown>[] | undefined ?? []).map((h, i) => ({ attempt: i + 1, ...h }));
+  record.history = ((item.history as Record<string, unknown>[] | undefined) ?? []).map((h, i) => ({ attempt: i + 1, ...h }));
   return record as unknown as FileRecord;
 }

@@ -21,7 +21,6 @@ export interface FeedQueueProps {
   readonly removalPolicy: RemovalPolicy;
 }
 
-
 /**
  * One feed's plumbing: an EventBridge rule for its bucket, prefix and suffix, the queue it targets
  * (with a dead-letter queue shared by the rule's failed deliveries and the queue's redrive) and the

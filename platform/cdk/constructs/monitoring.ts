@@ -92,13 +92,15 @@ export class Monitoring extends Construct {
         const rowsIn = metric(METRICS.rowsIn);
         const rowsRejected = metric(METRICS.rowsRejected);
         const alarms = [
-          deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }).createAlarm(this, `${name}-DeadLetters`, {
-            alarmDescription: `${feed.partner}/${feed.id}: files in the dead-letter queue were not processed; see partner-etl status.`,
-            threshold: 0,
-            comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluationPeriods: 1,
-            treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-          }),
+          deadLetterQueue
+            .metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) })
+            .createAlarm(this, `${name}-DeadLetters`, {
+              alarmDescription: `${feed.partner}/${feed.id}: files in the dead-letter queue were not processed; see partner-etl status.`,
+              threshold: 0,
+              comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+              evaluationPeriods: 1,
+              treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+            }),
           queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5) }).createAlarm(this, `${name}-OldestMessage`, {
             alarmDescription: `${feed.partner}/${feed.id}: a file has waited longer than two function timeouts.`,
             threshold: props.functionTimeout.toSeconds() * 2,
@@ -123,9 +125,7 @@ export class Monitoring extends Construct {
           alarm.addAlarmAction(platformAction);
           alarm.addAlarmAction(partnerAction);
         }
-        files.push(
-          ...['SUCCEEDED', 'PARTIAL', 'FAILED', 'DUPLICATE'].map((s) => metric(METRICS.filesByStatus(s))),
-        );
+        files.push(...['SUCCEEDED', 'PARTIAL', 'FAILED', 'DUPLICATE'].map((s) => metric(METRICS.filesByStatus(s))));
         rows.push(rowsIn, metric(METRICS.rowsOut), rowsRejected);
         queues.push(queue.metricApproximateNumberOfMessagesVisible({ label: `${feed.id} queued` }));
         queues.push(deadLetterQueue.metricApproximateNumberOfMessagesVisible({ label: `${feed.id} dead letters` }));

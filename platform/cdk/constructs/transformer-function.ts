@@ -128,4 +128,3 @@ function writeBundle(bundle: PlatformBundle): string {
   writeFileSync(path, JSON.stringify(bundle));
   return path;
 }
-

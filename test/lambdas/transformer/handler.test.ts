@@ -53,9 +53,7 @@ describe('duplicate deliveries', () => {
     const history = await h.ledger.history(h.buckets.inbound, object.key);
     expect(history).toHaveLength(1);
     expect(history[0]).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
-    expect(await h.listKeys(h.buckets.output, 'orders/partner=acme/feed=orders/')).toEqual(
-      expect.arrayContaining([history[0]!.outputKey]),
-    );
+    expect(await h.listKeys(h.buckets.output, 'orders/partner=acme/feed=orders/')).toEqual(expect.arrayContaining([history[0]!.outputKey]));
     expect((await h.listKeys(h.buckets.output)).filter((k) => k.includes('/seq.') && k.endsWith('.ndjson'))).toHaveLength(1);
     expect(h.events.events.filter((e) => e.detail.key === object.key)).toHaveLength(1);
   });
@@ -88,7 +86,10 @@ describe('duplicate deliveries', () => {
   it('new bytes under the same key are a new version, processed and published', async () => {
     const first = await h.upload('acme/orders/changed.csv', ORDERS_CSV);
     await h.invoke(h.sqsEvent(h.bodyOf(first)));
-    const second = await h.upload('acme/orders/changed.csv', `${ORDERS_CSV.toString()}A-1006,2026-11-27,z@example.com,Zed,1,EUR,standard\n`);
+    const second = await h.upload(
+      'acme/orders/changed.csv',
+      `${ORDERS_CSV.toString()}A-1006,2026-11-27,z@example.com,Zed,1,EUR,standard\n`,
+    );
     await h.invoke(h.sqsEvent(h.bodyOf(second)));
     const history = await h.ledger.history(h.buckets.inbound, 'acme/orders/changed.csv');
     expect(history.map((r) => [r.status, r.rowsOut])).toEqual([
@@ -98,7 +99,7 @@ describe('duplicate deliveries', () => {
     expect(await h.ledger.latestPublished(h.buckets.inbound, 'acme/orders/changed.csv')).toMatchObject({ etag: second.etag });
   });
 
-  it('an older version arriving after a newer one never takes the newer one\'s place', async () => {
+  it("an older version arriving after a newer one never takes the newer one's place", async () => {
     const older = await h.upload('acme/orders/late.csv', ORDERS_CSV);
     const newer = await h.upload('acme/orders/late.csv', `${ORDERS_CSV.toString()}A-1007,2026-11-27,y@example.com,Y,2,EUR,standard\n`);
     await h.invoke(h.sqsEvent(h.bodyOf(newer)));

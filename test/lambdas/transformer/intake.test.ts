@@ -39,19 +39,32 @@ const S3_NOTIFICATION_EXAMPLE = {
       eventName: 'ObjectCreated:Put',
       userIdentity: { principalId: 'AIDAJDPLRKLG7UEXAMPLE' },
       requestParameters: { sourceIPAddress: '172.16.0.1' },
-      responseElements: { 'x-amz-request-id': 'C3D13FE58DE4C810', 'x-amz-id-2': 'FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD' },
+      responseElements: {
+        'x-amz-request-id': 'C3D13FE58DE4C810',
+        'x-amz-id-2': 'FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD',
+      },
       s3: {
         s3SchemaVersion: '1.0',
         configurationId: 'testConfigRule',
-        bucket: { name: 'amzn-s3-demo-bucket', ownerIdentity: { principalId: 'A3NL1KOZZKExample' }, arn: 'arn:aws:s3:::amzn-s3-demo-bucket' },
-        object: { key: 'HappyFace.jpg', size: 1024, eTag: 'd41d8cd98f00b204e9800998ecf8427e', versionId: '096fKKXTRTtl3on89fVO.nfljtsv6qko', sequencer: '0055AED6DCD90281E5' },
+        bucket: {
+          name: 'amzn-s3-demo-bucket',
+          ownerIdentity: { principalId: 'A3NL1KOZZKExample' },
+          arn: 'arn:aws:s3:::amzn-s3-demo-bucket',
+        },
+        object: {
+          key: 'HappyFace.jpg',
+          size: 1024,
+          eTag: 'd41d8cd98f00b204e9800998ecf8427e',
+          versionId: '096fKKXTRTtl3on89fVO.nfljtsv6qko',
+          sequencer: '0055AED6DCD90281E5',
+        },
       },
     },
   ],
 };
 
 describe('EventBridge "Object Created" events', () => {
-  it('reads AWS\'s documented example', () => {
+  it("reads AWS's documented example", () => {
     expect(parseObjectEvents(JSON.stringify(EVENTBRIDGE_EXAMPLE))).toEqual([
       {
         bucket: 'amzn-s3-demo-bucket1',
@@ -82,7 +95,7 @@ describe('EventBridge "Object Created" events', () => {
 });
 
 describe('classic S3 notifications', () => {
-  it('reads AWS\'s documented example', () => {
+  it("reads AWS's documented example", () => {
     expect(parseObjectEvents(JSON.stringify(S3_NOTIFICATION_EXAMPLE))).toEqual([
       {
         bucket: 'amzn-s3-demo-bucket',
@@ -120,8 +133,21 @@ describe('poison messages', () => {
     ['not JSON', 'hello'],
     ['JSON but no event', '{"a":1}'],
     ['an object removal', JSON.stringify({ ...EVENTBRIDGE_EXAMPLE, 'detail-type': 'Object Deleted' })],
-    ['a record that is not ObjectCreated', JSON.stringify({ Records: [{ ...S3_NOTIFICATION_EXAMPLE.Records[0], eventName: 'ObjectRemoved:Delete' }] })],
-    ['bad URL encoding', JSON.stringify({ Records: [{ ...S3_NOTIFICATION_EXAMPLE.Records[0], s3: { ...S3_NOTIFICATION_EXAMPLE.Records[0]!.s3, object: { key: '%E0%A4%A', size: 1, eTag: 'x', sequencer: '1' } } }] })],
+    [
+      'a record that is not ObjectCreated',
+      JSON.stringify({ Records: [{ ...S3_NOTIFICATION_EXAMPLE.Records[0], eventName: 'ObjectRemoved:Delete' }] }),
+    ],
+    [
+      'bad URL encoding',
+      JSON.stringify({
+        Records: [
+          {
+            ...S3_NOTIFICATION_EXAMPLE.Records[0],
+            s3: { ...S3_NOTIFICATION_EXAMPLE.Records[0]!.s3, object: { key: '%E0%A4%A', size: 1, eTag: 'x', sequencer: '1' } },
+          },
+        ],
+      }),
+    ],
   ])('refuses %s', (_name, body) => {
     expect(() => parseObjectEvents(body)).toThrow(PoisonMessageError);
   });

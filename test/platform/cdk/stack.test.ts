@@ -131,10 +131,14 @@ describe('IAM least privilege', () => {
     const written = writes.flatMap(resources);
     expect(written.some((r) => r.includes('InboundBucket'))).toBe(false);
     expect(written.every((r) => /OutputBucket|RejectsBucket/.test(r) && r.includes('*'))).toBe(true);
-    const puts = statements().filter((s) => actions(s).some((a) => a.startsWith('s3:Put'))).flatMap(resources);
+    const puts = statements()
+      .filter((s) => actions(s).some((a) => a.startsWith('s3:Put')))
+      .flatMap(resources);
     expect(puts).toHaveLength(FEEDS.length * 2);
     // deletes: only a feed's own outputs (a crashed attempt's output taken back from a DUPLICATE or FAILED version)
-    const deletes = statements().filter((s) => actions(s).some((a) => a.startsWith('s3:Delete'))).flatMap(resources);
+    const deletes = statements()
+      .filter((s) => actions(s).some((a) => a.startsWith('s3:Delete')))
+      .flatMap(resources);
     expect(deletes).toHaveLength(FEEDS.length);
     expect(deletes.every((r) => r.includes('OutputBucket'))).toBe(true);
     expect(statements().some((s) => actions(s).some((a) => a === 's3:*' || a === '*'))).toBe(false);
@@ -218,7 +222,11 @@ describe('encryption and durability', () => {
         { AttributeName: 'sk', KeyType: 'RANGE' },
       ],
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
-      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^PlatformKey'), 'Arn'] } },
+      SSESpecification: {
+        SSEEnabled: true,
+        SSEType: 'KMS',
+        KMSMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^PlatformKey'), 'Arn'] },
+      },
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'byPartner' }), Match.objectLike({ IndexName: 'byStatus' })],
     });
@@ -266,9 +274,19 @@ describe('adding a partner', () => {
     expect(added.every((id) => /initech/i.test(id))).toBe(true);
     expect(added.map((id) => after[id]!.Type).sort()).toEqual(
       [
-        'AWS::CloudWatch::Alarm', 'AWS::CloudWatch::Alarm', 'AWS::CloudWatch::Alarm', 'AWS::Events::Rule', 'AWS::IAM::Policy',
-        'AWS::Lambda::EventSourceMapping', 'AWS::SNS::Subscription', 'AWS::SNS::Topic', 'AWS::SNS::TopicPolicy',
-        'AWS::SQS::Queue', 'AWS::SQS::Queue', 'AWS::SQS::QueuePolicy', 'AWS::SQS::QueuePolicy',
+        'AWS::CloudWatch::Alarm',
+        'AWS::CloudWatch::Alarm',
+        'AWS::CloudWatch::Alarm',
+        'AWS::Events::Rule',
+        'AWS::IAM::Policy',
+        'AWS::Lambda::EventSourceMapping',
+        'AWS::SNS::Subscription',
+        'AWS::SNS::Topic',
+        'AWS::SNS::TopicPolicy',
+        'AWS::SQS::Queue',
+        'AWS::SQS::Queue',
+        'AWS::SQS::QueuePolicy',
+        'AWS::SQS::QueuePolicy',
       ].sort(),
     );
 
@@ -291,7 +309,9 @@ describe('invalid partner files fail the synth with the validate messages', () =
   it('for a broken partner file', () => {
     const root = copyConfig();
     writeFileSync(join(root, 'partners/acme.yaml'), 'id: acme\nname: ACME\nowner: x@example.com\nfeeds: []\n');
-    const expected = loadPlatformConfig(root).problems.filter((p) => p.severity === 'error').map(formatProblem);
+    const expected = loadPlatformConfig(root)
+      .problems.filter((p) => p.severity === 'error')
+      .map(formatProblem);
     expect(expected).toEqual(['partners/acme.yaml:4:8: feeds must NOT have fewer than 1 items ([])']);
     expect(() => buildApp({ root })).toThrow(ConfigError);
     expect(() => buildApp({ root })).toThrow(expected[0]);

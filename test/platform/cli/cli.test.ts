@@ -30,7 +30,9 @@ describe('partner-etl validate', () => {
     });
     const r = cli(['validate', '--root', root]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('partners/acme.yaml:12:15: JSONata at character 8: Expected ")" before end of expression [S0203] ("$number(")');
+    expect(r.stdout).toContain(
+      'partners/acme.yaml:12:15: JSONata at character 8: Expected ")" before end of expression [S0203] ("$number(")',
+    );
     expect(r.stdout).toContain('partners/acme.yaml:15:16: feeds[0].output.dataset must be lowercase letters');
     expect(r.stdout).toContain('2 config errors');
   });
@@ -45,8 +47,16 @@ describe('partner-etl transform', () => {
   it('writes output, rejects and summary of a PARTIAL file and exits 0', () => {
     const dir = tmp();
     const r = cli([
-      'transform', '--feed', 'acme/orders', 'mappings/acme/orders/samples/with-bad-rows.csv',
-      '--out', join(dir, 'out.ndjson'), '--rejects', join(dir, 'rejects.ndjson'), '--summary', join(dir, 'summary.json'),
+      'transform',
+      '--feed',
+      'acme/orders',
+      'mappings/acme/orders/samples/with-bad-rows.csv',
+      '--out',
+      join(dir, 'out.ndjson'),
+      '--rejects',
+      join(dir, 'rejects.ndjson'),
+      '--summary',
+      join(dir, 'summary.json'),
     ]);
     expect(r.code).toBe(0);
     expect(readFileSync(join(dir, 'out.ndjson'), 'utf8')).toBe(
@@ -64,7 +74,14 @@ describe('partner-etl transform', () => {
   });
 
   it('prints records to stdout when no --out is given', () => {
-    const r = cli(['transform', '--feed', 'globex/shipments', 'mappings/globex/shipments/samples/2026-11-27T10.csv', '--key', 'globex/shipments/2026-11-27T10.txt']);
+    const r = cli([
+      'transform',
+      '--feed',
+      'globex/shipments',
+      'mappings/globex/shipments/samples/2026-11-27T10.csv',
+      '--key',
+      'globex/shipments/2026-11-27T10.txt',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(readFileSync(join(REPO, 'mappings/globex/shipments/samples/2026-11-27T10.expected.ndjson'), 'utf8'));
   });

@@ -11,7 +11,7 @@ describe('ProgressBar', () => {
     bar.update({ bytes: 6 * 1048576, rows: 1200 }); // within 100 ms of the last draw: skipped
     bar.done();
     expect(writes).toHaveLength(2);
-    expect(writes[0]).toMatch(/^\r\[#{15}\.{15}\]  50% 5\.0\/10\.0 MiB, 1,000 rows, [\d,]+ rows\/s$/);
+    expect(writes[0]).toMatch(/^\r\[#{15}\.{15}\] {2}50% 5\.0\/10\.0 MiB, 1,000 rows, [\d,]+ rows\/s$/);
     expect(writes[1]).toBe('\r\x1b[K');
   });
 });
@@ -19,8 +19,17 @@ describe('ProgressBar', () => {
 describe('describeError', () => {
   it('names key, line, message, row and code', () => {
     expect(
-      describeError('acme/orders/x.csv', { line: 418, record: 417, code: 'SCHEMA_VIOLATION', message: '/amount must be number', field: '/amount', raw: 'A,12,50' }),
+      describeError('acme/orders/x.csv', {
+        line: 418,
+        record: 417,
+        code: 'SCHEMA_VIOLATION',
+        message: '/amount must be number',
+        field: '/amount',
+        raw: 'A,12,50',
+      }),
     ).toBe('acme/orders/x.csv line 418: /amount must be number, row: "A,12,50" [SCHEMA_VIOLATION]');
-    expect(describeError('k', { code: 'EMPTY_FILE', message: 'the file is empty (0 bytes)' })).toBe('k: the file is empty (0 bytes) [EMPTY_FILE]');
+    expect(describeError('k', { code: 'EMPTY_FILE', message: 'the file is empty (0 bytes)' })).toBe(
+      'k: the file is empty (0 bytes) [EMPTY_FILE]',
+    );
   });
 });

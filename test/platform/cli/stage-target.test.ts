@@ -26,7 +26,16 @@ beforeAll(async () => {
   const object = { bucket: 'inbound-dev', key: 'acme/orders/x.csv', etag: 'e1', size: 10, sequencer: '0A', time: new Date().toISOString() };
   const claim = await ledger.claim(object, { partner: 'acme', feed: 'orders', requestId: 'r1', leaseMs: 60_000 });
   if (claim.kind !== 'claimed') throw new Error('setup claim failed');
-  await ledger.complete(object, claim.attempt, { status: 'SUCCEEDED', configHash: 'h', rowsIn: 2, rowsOut: 2, rowsRejected: 0, errors: [], durationMs: 1, outputKey: 'orders/x' });
+  await ledger.complete(object, claim.attempt, {
+    status: 'SUCCEEDED',
+    configHash: 'h',
+    rowsIn: 2,
+    rowsOut: 2,
+    rowsRejected: 0,
+    errors: [],
+    durationMs: 1,
+    outputKey: 'orders/x',
+  });
   cfn = createServer((req, res) => {
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
@@ -37,7 +46,9 @@ beforeAll(async () => {
       res.end(
         `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member>` +
           `<StackName>PartnerEtl-dev</StackName><StackStatus>CREATE_COMPLETE</StackStatus><CreationTime>2026-11-27T00:00:00Z</CreationTime><Outputs>` +
-          Object.entries(outputs).map(([k, v]) => `<member><OutputKey>${k}</OutputKey><OutputValue>${v}</OutputValue></member>`).join('') +
+          Object.entries(outputs)
+            .map(([k, v]) => `<member><OutputKey>${k}</OutputKey><OutputValue>${v}</OutputValue></member>`)
+            .join('') +
           `</Outputs></member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></DescribeStacksResponse>`,
       );
     });
@@ -71,6 +82,8 @@ describe('status --stage', () => {
     expect(code).toBe(0);
     expect(requests[0]).toContain('Action=DescribeStacks');
     expect(requests[0]).toContain('StackName=PartnerEtl-dev');
-    expect(JSON.parse(stdout)).toEqual([expect.objectContaining({ key: 'acme/orders/x.csv', status: 'SUCCEEDED', rowsOut: 2, outputKey: 'orders/x' })]);
+    expect(JSON.parse(stdout)).toEqual([
+      expect.objectContaining({ key: 'acme/orders/x.csv', status: 'SUCCEEDED', rowsOut: 2, outputKey: 'orders/x' }),
+    ]);
   });
 });

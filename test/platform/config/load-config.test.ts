@@ -127,7 +127,7 @@ describe('problems, each with file, line, column, message and value', () => {
     expect(withPartner(VALID_PARTNER.replace('    csv:\n', '    csv:\n      delimiter: ";;"\n'))).toEqual([
       'partners/acme.yaml:9:18: delimiter must be one character, or "\\t" for tab (";;")',
     ]);
-    expect(withPartner(VALID_PARTNER.replace('    csv:\n', "    csv:\n      delimiter: \"'\"\n      quote: \"'\"\n"))).toEqual([
+    expect(withPartner(VALID_PARTNER.replace('    csv:\n', '    csv:\n      delimiter: "\'"\n      quote: "\'"\n'))).toEqual([
       'partners/acme.yaml:10:14: quote and delimiter must differ ("\'")',
     ]);
   });
@@ -146,7 +146,7 @@ describe('problems, each with file, line, column, message and value', () => {
   });
 
   it('reports a mapping file that does not compile at its own line and column', () => {
-    const yaml = VALID_PARTNER.replace(/    mapping:\n.*\n.*\n/, '    mappingFile: orders.jsonata\n');
+    const yaml = VALID_PARTNER.replace(/ {4}mapping:\n.*\n.*\n/, '    mappingFile: orders.jsonata\n');
     expect(withPartner(yaml, { 'mappings/acme/orders.jsonata': '{\n  "id": id,\n  "amount": $number(amount\n}' })).toEqual([
       'mappings/acme/orders.jsonata:4:1: JSONata: Expected ")", got "}" [S0202] ("r(amount }")',
     ]);
@@ -192,7 +192,7 @@ describe('problems, each with file, line, column, message and value', () => {
   });
 
   it('warns where required fields cannot be checked statically', () => {
-    const yaml = VALID_PARTNER.replace(/    mapping:\n.*\n.*\n/, '    mappingFile: orders.jsonata\n');
+    const yaml = VALID_PARTNER.replace(/ {4}mapping:\n.*\n.*\n/, '    mappingFile: orders.jsonata\n');
     const problems = withPartner(yaml, { 'mappings/acme/orders.jsonata': '$merge([{"id": id}, {"amount": 1}])' });
     expect(problems).toEqual([
       'partners/acme.yaml:10:18: warning: cannot tell statically whether the mapping produces the required fields id, amount: it is not an object constructor with literal keys',
@@ -200,7 +200,7 @@ describe('problems, each with file, line, column, message and value', () => {
   });
 
   it('checks required fields of an object-constructor mapping file', () => {
-    const yaml = VALID_PARTNER.replace(/    mapping:\n.*\n.*\n/, '    mappingFile: orders.jsonata\n');
+    const yaml = VALID_PARTNER.replace(/ {4}mapping:\n.*\n.*\n/, '    mappingFile: orders.jsonata\n');
     expect(withPartner(yaml, { 'mappings/acme/orders.jsonata': '( $x := 1; {"id": id} )' })).toEqual([
       'partners/acme.yaml:10:18: the schema requires /amount but the mapping does not produce it (schema orders.schema.json)',
     ]);
@@ -248,10 +248,9 @@ describe('problems, each with file, line, column, message and value', () => {
   });
 
   it('reports every problem of every file in one run', () => {
-    const broken = VALID_PARTNER.replace('owner: data@example.com', 'owner: nobody').replace('$number(amount)', '$number(').replace(
-      'dataset: orders',
-      'dataset: Orders',
-    );
+    const broken = VALID_PARTNER.replace('owner: data@example.com', 'owner: nobody')
+      .replace('$number(amount)', '$number(')
+      .replace('dataset: orders', 'dataset: Orders');
     const problems = withPartner(broken, { 'partners/zed.yaml': 'id: zed\n' });
     expect(problems).toEqual([
       'partners/acme.yaml:3:8: owner must be an e-mail address ("nobody")',

@@ -7,7 +7,15 @@ const REPO = join(import.meta.dirname, '../../..');
 describe('chaos, a small configuration (npm run chaos runs the full one)', () => {
   it('every version ends in exactly one final status, with exactly the fault-free output, through crashes, throttling and a SIGKILL', async () => {
     const lines: string[] = [];
-    const report = await runChaos({ ...DEFAULT_CHAOS, root: REPO, files: 60, kills: 1, seed: 7, timeoutSeconds: 150, log: (l) => lines.push(l) });
+    const report = await runChaos({
+      ...DEFAULT_CHAOS,
+      root: REPO,
+      files: 60,
+      kills: 1,
+      seed: 7,
+      timeoutSeconds: 150,
+      log: (l) => lines.push(l),
+    });
     printChaosReport(report, (l) => lines.push(l));
     expect(report.violations, lines.join('\n')).toEqual([]);
     expect(report.kills).toBe(1);

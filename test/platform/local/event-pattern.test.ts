@@ -47,7 +47,13 @@ describe('the local router agrees with the synthesised rules', () => {
       const rule = rules.find((r) => canon(r) === canon(feedEventPattern(feed, BUCKET)))!;
       expect(rule).toBeDefined();
       const yes = [`${prefix}a${suffix}`, `${prefix}sub/dir/a b+c%ü${suffix}`, `${prefix}${suffix}`, `${prefix}../x${suffix}`];
-      const no = [`${prefix}a${suffix}.tmp`, `${prefix.slice(0, -1)}${suffix}`, `x${prefix}a${suffix}`, `${prefix}a${suffix.toUpperCase()}x`, `${prefix.toUpperCase()}a${suffix}`];
+      const no = [
+        `${prefix}a${suffix}.tmp`,
+        `${prefix.slice(0, -1)}${suffix}`,
+        `x${prefix}a${suffix}`,
+        `${prefix}a${suffix.toUpperCase()}x`,
+        `${prefix.toUpperCase()}a${suffix}`,
+      ];
       for (const key of yes) expect(matchesPattern(rule, eventFor(key)), key).toBe(true);
       for (const key of no) expect(matchesPattern(rule, eventFor(key)), key).toBe(false);
       expect(matchesPattern(rule, eventFor(`${prefix}a${suffix}`, 'another-bucket'))).toBe(false);

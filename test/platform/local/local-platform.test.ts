@@ -46,8 +46,13 @@ describe('partner-etl dev --once', () => {
     const outputs = filesUnder(join(dir, 'outbox/output')).filter((f) => f.endsWith('.ndjson'));
     const config = requireValidConfig(REPO);
     for (const c of findGoldenCases(REPO, config)) {
-      const name = sampleKey(c).split('/').pop()!.replace(/\.[^.]+$/, '');
-      const output = outputs.find((f) => f.includes(`/partner=${c.feed.partner}/feed=${c.feed.id}/`) && f.split('/').pop()!.startsWith(`${name}.`));
+      const name = sampleKey(c)
+        .split('/')
+        .pop()!
+        .replace(/\.[^.]+$/, '');
+      const output = outputs.find(
+        (f) => f.includes(`/partner=${c.feed.partner}/feed=${c.feed.id}/`) && f.split('/').pop()!.startsWith(`${name}.`),
+      );
       expect(output, c.csv).toBeDefined();
       expect(readFileSync(output!, 'utf8')).toBe(readFileSync(join(REPO, c.expected), 'utf8'));
     }
@@ -66,7 +71,19 @@ describe('partner-etl dev --once', () => {
       ].sort(),
     );
     for (const r of records) {
-      for (const field of ['key', 'partner', 'feed', 'status', 'rowsIn', 'rowsOut', 'rowsRejected', 'attempts', 'outputKey', 'receivedAt', 'finishedAt']) {
+      for (const field of [
+        'key',
+        'partner',
+        'feed',
+        'status',
+        'rowsIn',
+        'rowsOut',
+        'rowsRejected',
+        'attempts',
+        'outputKey',
+        'receivedAt',
+        'finishedAt',
+      ]) {
         expect(r).toHaveProperty(field);
       }
     }
@@ -81,7 +98,23 @@ describe('partner-etl dev --once', () => {
     mkdirSync(join(dir, 'in/acme/orders'), { recursive: true });
     writeFileSync(join(dir, 'in/acme/orders/a.csv'), 'id,amount\nA,1\nB,x\n');
     const [s3SqsPort, dynamodbPort] = [await freePort(), await freePort()];
-    const run = cli(['dev', '--once', '--root', root, '--inbox', 'in', '--outbox', 'out', '--s3-sqs-port', String(s3SqsPort), '--dynamodb-port', String(dynamodbPort)], dir);
+    const run = cli(
+      [
+        'dev',
+        '--once',
+        '--root',
+        root,
+        '--inbox',
+        'in',
+        '--outbox',
+        'out',
+        '--s3-sqs-port',
+        String(s3SqsPort),
+        '--dynamodb-port',
+        String(dynamodbPort),
+      ],
+      dir,
+    );
     expect(run.stdout).toContain(`S3/SQS http://127.0.0.1:${s3SqsPort}, DynamoDB http://127.0.0.1:${dynamodbPort}`);
     expect(run.code).toBe(1); // B,x is rejected and maxRejectedPercent is 0: FAILED
     expect(run.stdout).toMatch(/FAILED\s+acme\/orders\s+2\/1\/1\s+acme\/orders\/a\.csv/);
@@ -118,7 +151,13 @@ describe('the local platform', () => {
     mkdirSync(join(inbox, 'acme/orders'), { recursive: true });
     const csv = readFileSync(join(REPO, 'mappings/acme/orders/samples/2026-11-27.csv'));
     writeFileSync(join(inbox, 'acme/orders/day.csv'), csv);
-    const platform = await startLocalPlatform({ root: REPO, inbox, outbox: join(dir, 'outbox'), stateDir: join(dir, 'state'), log: () => undefined });
+    const platform = await startLocalPlatform({
+      root: REPO,
+      inbox,
+      outbox: join(dir, 'outbox'),
+      stateDir: join(dir, 'state'),
+      log: () => undefined,
+    });
     try {
       expect(readRunningState(join(dir, 'state'))?.pid).toBe(process.pid);
       await platform.scanInbox();
@@ -171,20 +210,32 @@ describe('the local platform', () => {
       await platform.scanInbox();
       const [item] = await platform.settle(60_000);
       expect(attempts).toHaveLength(5);
-      expect(item!.record).toMatchObject({ status: 'FAILED', attempts: 5, errors: [expect.objectContaining({ code: 'RETRIES_EXHAUSTED' })] });
+      expect(item!.record).toMatchObject({
+        status: 'FAILED',
+        attempts: 5,
+        errors: [expect.objectContaining({ code: 'RETRIES_EXHAUSTED' })],
+      });
       const { dlqUrl } = platform.queues.get('acme/orders')!;
       let dead = '0';
       for (let i = 0; i < 50 && dead === '0'; i++) {
-        const attrs = await platform.emulators.sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+        const attrs = await platform.emulators.sqs.send(
+          new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+        );
         dead = attrs.Attributes!.ApproximateNumberOfMessages!;
         if (dead === '0') await new Promise((r) => setTimeout(r, 200));
       }
       expect(dead).toBe('1');
       // the event is written just after the ledger update
       for (let i = 0; i < 50 && !existsSync(join(dir, 'outbox/events.ndjson')); i++) await new Promise((r) => setTimeout(r, 100));
-      const events = readFileSync(join(dir, 'outbox/events.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const events = readFileSync(join(dir, 'outbox/events.ndjson'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(events).toEqual([
-        expect.objectContaining({ 'detail-type': 'FileFailed', detail: expect.objectContaining({ key: 'acme/orders/poison.csv', status: 'FAILED' }) }),
+        expect.objectContaining({
+          'detail-type': 'FileFailed',
+          detail: expect.objectContaining({ key: 'acme/orders/poison.csv', status: 'FAILED' }),
+        }),
       ]);
     } finally {
       await platform.stop();

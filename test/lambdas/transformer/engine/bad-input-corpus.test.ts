@@ -44,11 +44,31 @@ const CASES: Case[] = [
   { name: 'an empty file', input: '', status: 'FAILED', rowsIn: 0, rowsOut: 0, error: { code: 'EMPTY_FILE' } },
   { name: 'a header only', input: 'id,amount,note\n', status: 'SUCCEEDED', rowsIn: 0, rowsOut: 0 },
   { name: 'a header without a line break', input: 'id,amount,note', status: 'SUCCEEDED', rowsIn: 0, rowsOut: 0 },
-  { name: 'only a UTF-8 BOM', input: Buffer.from([0xef, 0xbb, 0xbf]), status: 'FAILED', rowsIn: 0, rowsOut: 0, error: { code: 'EMPTY_FILE' } },
-  { name: 'a UTF-8 BOM', input: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(GOOD)]), status: 'SUCCEEDED', rowsIn: 2, rowsOut: 2 },
+  {
+    name: 'only a UTF-8 BOM',
+    input: Buffer.from([0xef, 0xbb, 0xbf]),
+    status: 'FAILED',
+    rowsIn: 0,
+    rowsOut: 0,
+    error: { code: 'EMPTY_FILE' },
+  },
+  {
+    name: 'a UTF-8 BOM',
+    input: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(GOOD)]),
+    status: 'SUCCEEDED',
+    rowsIn: 2,
+    rowsOut: 2,
+  },
   { name: 'a UTF-16LE BOM', input: Buffer.concat([Buffer.from([0xff, 0xfe]), utf16le(GOOD)]), status: 'SUCCEEDED', rowsIn: 2, rowsOut: 2 },
   { name: 'a UTF-16BE BOM', input: Buffer.concat([Buffer.from([0xfe, 0xff]), utf16be(GOOD)]), status: 'SUCCEEDED', rowsIn: 2, rowsOut: 2 },
-  { name: 'UTF-16LE without a BOM, declared', input: utf16le(GOOD), feed: makeFeed({ ...strict, csv: { encoding: 'utf-16le' } }), status: 'SUCCEEDED', rowsIn: 2, rowsOut: 2 },
+  {
+    name: 'UTF-16LE without a BOM, declared',
+    input: utf16le(GOOD),
+    feed: makeFeed({ ...strict, csv: { encoding: 'utf-16le' } }),
+    status: 'SUCCEEDED',
+    rowsIn: 2,
+    rowsOut: 2,
+  },
   {
     name: 'UTF-16LE without a BOM, declared UTF-8 (NUL bytes are valid UTF-8: one column header, rows rejected)',
     input: utf16le(GOOD),
@@ -94,7 +114,14 @@ const CASES: Case[] = [
     rowsOut: 1,
     error: { code: 'CSV_MALFORMED', line: 2, message: /expected 3 fields, got 2/ },
   },
-  { name: 'a duplicate header', input: 'id,amount,id\nA,1,B\n', status: 'FAILED', rowsIn: 0, rowsOut: 0, error: { code: 'CSV_MALFORMED', line: 1 } },
+  {
+    name: 'a duplicate header',
+    input: 'id,amount,id\nA,1,B\n',
+    status: 'FAILED',
+    rowsIn: 0,
+    rowsOut: 0,
+    error: { code: 'CSV_MALFORMED', line: 1 },
+  },
   {
     name: '__proto__ and constructor headers',
     input: 'id,amount,__proto__,constructor\nA,1,{"polluted":true},C\n',
@@ -135,18 +162,29 @@ const CASES: Case[] = [
 
 describe('the bad-input corpus: each case with its exact outcome', () => {
   for (const c of CASES) {
-    it(c.name, async () => {
-      const run = await runEngine(c.feed ?? strict, c.input, { chunkSize: 4096, ...(c.sizeBytes === undefined ? {} : { sizeBytes: c.sizeBytes }) });
-      const o = run.outcome;
-      expect({ status: o.status, rowsIn: o.rowsIn, rowsOut: o.rowsOut }).toEqual({ status: c.status, rowsIn: c.rowsIn, rowsOut: c.rowsOut });
-      expect(o.rowsIn).toBe(o.rowsOut + o.rowsRejected);
-      if (c.error) {
-        expect(o.errors[0]).toMatchObject({ code: c.error.code, ...(c.error.line === undefined ? {} : { line: c.error.line }) });
-        if (c.error.message) expect(o.errors[0]!.message).toMatch(c.error.message);
-      } else {
-        expect(o.errors).toEqual([]);
-      }
-    }, 30_000);
+    it(
+      c.name,
+      async () => {
+        const run = await runEngine(c.feed ?? strict, c.input, {
+          chunkSize: 4096,
+          ...(c.sizeBytes === undefined ? {} : { sizeBytes: c.sizeBytes }),
+        });
+        const o = run.outcome;
+        expect({ status: o.status, rowsIn: o.rowsIn, rowsOut: o.rowsOut }).toEqual({
+          status: c.status,
+          rowsIn: c.rowsIn,
+          rowsOut: c.rowsOut,
+        });
+        expect(o.rowsIn).toBe(o.rowsOut + o.rowsRejected);
+        if (c.error) {
+          expect(o.errors[0]).toMatchObject({ code: c.error.code, ...(c.error.line === undefined ? {} : { line: c.error.line }) });
+          if (c.error.message) expect(o.errors[0]!.message).toMatch(c.error.message);
+        } else {
+          expect(o.errors).toEqual([]);
+        }
+      },
+      30_000,
+    );
   }
 
   it('keeps __proto__, constructor and formula-looking values verbatim and pollutes nothing', async () => {
@@ -166,7 +204,7 @@ describe('the bad-input corpus: each case with its exact outcome', () => {
       const keys = outputKeys(feed, key, 'v1', new Date('2026-11-27T00:00:00Z'));
       for (const k of Object.values(keys)) {
         expect(k.startsWith('test/partner=test/feed=feed/date=2026-11-27/') || k.startsWith('test/feed/date=2026-11-27/')).toBe(true);
-        expect(k.split("/").some((segment: string) => segment === "..")).toBe(false);
+        expect(k.split('/').some((segment: string) => segment === '..')).toBe(false);
       }
     },
   );
@@ -196,14 +234,19 @@ describe('fuzzing: random bytes and mutations of every sample file, against ever
 
   const input = fc.oneof(
     fc.uint8Array({ maxLength: 512 }).map((a) => Buffer.from(a)),
-    fc.tuple(fc.nat({ max: samples.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 6 })).map(([i, ms]) => mutate(samples[i]!, ms)),
+    fc
+      .tuple(fc.nat({ max: samples.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 6 }))
+      .map(([i, ms]) => mutate(samples[i]!, ms)),
   );
 
   it('never throws, never hangs, always gives a status whose counts add up', async () => {
     await fc.assert(
       fc.asyncProperty(input, fc.nat({ max: feeds.length - 1 }), fc.integer({ min: 1, max: 300 }), async (bytes, f, chunk) => {
         const started = Date.now();
-        const run = await runEngine(feeds[f]!, bytes, { chunkSize: chunk, key: `${feeds[f]!.source.prefix}fuzz${feeds[f]!.source.suffix}` });
+        const run = await runEngine(feeds[f]!, bytes, {
+          chunkSize: chunk,
+          key: `${feeds[f]!.source.prefix}fuzz${feeds[f]!.source.suffix}`,
+        });
         const o = run.outcome;
         expect(['SUCCEEDED', 'PARTIAL', 'FAILED']).toContain(o.status);
         expect(o.rowsIn).toBe(o.rowsOut + o.rowsRejected);

@@ -25,7 +25,9 @@ interface Case {
 function loadCases(): { name: string; c: Case }[] {
   const out: { name: string; c: Case }[] = [];
   for (const group of readdirSync(join(SUITE, 'groups')).sort()) {
-    for (const file of readdirSync(join(SUITE, 'groups', group)).filter((f) => f.endsWith('.json')).sort()) {
+    for (const file of readdirSync(join(SUITE, 'groups', group))
+      .filter((f) => f.endsWith('.json'))
+      .sort()) {
       const parsed = JSON.parse(readFileSync(join(SUITE, 'groups', group, file), 'utf8')) as Case | Case[];
       [parsed].flat().forEach((c, i) => {
         // some cases keep their expression in a file beside them
@@ -74,7 +76,7 @@ function plain(outcome: Outcome): unknown {
 }
 
 describe("JSONata's own test suite", () => {
-  it('gives the interpreter\'s result or error on every case the compiler accepts', async () => {
+  it("gives the interpreter's result or error on every case the compiler accepts", async () => {
     expect(existsSync(SUITE)).toBe(true);
     const all = loadCases();
     // cases with a time limit test the interpreter's runaway guard: the compiler declines every construct that can run away
@@ -95,12 +97,18 @@ describe("JSONata's own test suite", () => {
       const reference = await interpret(c);
       const same =
         JSON.stringify(plain(fast.outcome)) === JSON.stringify(plain(reference)) &&
-        ('value' in fast.outcome ? fast.outcome.value === undefined : true) === ('value' in reference ? reference.value === undefined : true);
+        ('value' in fast.outcome ? fast.outcome.value === undefined : true) ===
+          ('value' in reference ? reference.value === undefined : true);
       if (same) passed++;
-      else mismatches.push(`${name}: ${c.expr} -> compiled ${JSON.stringify(plain(fast.outcome))}, interpreter ${JSON.stringify(plain(reference))}`);
+      else
+        mismatches.push(
+          `${name}: ${c.expr} -> compiled ${JSON.stringify(plain(fast.outcome))}, interpreter ${JSON.stringify(plain(reference))}`,
+        );
     }
     // The figures the issue asks for, printed with the test run.
-    console.log(`JSONata suite: ${all.length} cases, ${all.length - cases.length} with a time limit left to the interpreter; of ${cases.length}, ${accepted} accepted by the compiler (${accepted - fellBack} evaluated compiled, ${fellBack} deferred at run time), ${declined} declined, ${passed} passed`);
+    console.log(
+      `JSONata suite: ${all.length} cases, ${all.length - cases.length} with a time limit left to the interpreter; of ${cases.length}, ${accepted} accepted by the compiler (${accepted - fellBack} evaluated compiled, ${fellBack} deferred at run time), ${declined} declined, ${passed} passed`,
+    );
     expect(mismatches).toEqual([]);
     expect(accepted).toBeGreaterThan(200);
   }, 120_000);
@@ -109,7 +117,9 @@ describe("JSONata's own test suite", () => {
 describe('differential: compiled and interpreted sample mappings agree on random rows', () => {
   const feeds = listFeeds(requireValidConfig(REPO));
   const expressions = feeds.flatMap((f) =>
-    f.mapping.kind === 'fields' ? f.mapping.fields.map((m) => ({ feed: `${f.partner}/${f.id}`, expr: m.expression, columns: f.csv.columns ?? [] })) : [{ feed: `${f.partner}/${f.id}`, expr: f.mapping.expression, columns: f.csv.columns ?? [] }],
+    f.mapping.kind === 'fields'
+      ? f.mapping.fields.map((m) => ({ feed: `${f.partner}/${f.id}`, expr: m.expression, columns: f.csv.columns ?? [] }))
+      : [{ feed: `${f.partner}/${f.id}`, expr: f.mapping.expression, columns: f.csv.columns ?? [] }],
   );
 
   it('compiles the sample mappings except where they need the interpreter', () => {
@@ -125,7 +135,37 @@ describe('differential: compiled and interpreted sample mappings agree on random
   );
   for (const e of expressions.filter((x) => compileJsonata(x.expr))) {
     it(`${e.feed}: ${e.expr.trim().split('\n')[0]}`, async () => {
-      const names = [...new Set([...e.columns, 'amount', 'currency', 'customer_email', 'customer_name', 'shipping', 'order_id', 'order_date', 'weight_kg', 'destination', 'carrier', 'notes', 'shipped_at', 'shipment_id', 'first_name', 'last_name', 'email', 'country', 'signup_date', 'marketing_opt_in', 'tags', 'customer_id', 'Betrag', 'Kunde', 'Rechnungsnr', 'Bemerkung', 'Währung'])];
+      const names = [
+        ...new Set([
+          ...e.columns,
+          'amount',
+          'currency',
+          'customer_email',
+          'customer_name',
+          'shipping',
+          'order_id',
+          'order_date',
+          'weight_kg',
+          'destination',
+          'carrier',
+          'notes',
+          'shipped_at',
+          'shipment_id',
+          'first_name',
+          'last_name',
+          'email',
+          'country',
+          'signup_date',
+          'marketing_opt_in',
+          'tags',
+          'customer_id',
+          'Betrag',
+          'Kunde',
+          'Rechnungsnr',
+          'Bemerkung',
+          'Währung',
+        ]),
+      ];
       const compiledExpr = compileJsonata(e.expr)!;
       const interpreter = jsonata(e.expr);
       await fc.assert(
@@ -160,8 +200,15 @@ describe('differential: date built-ins without pictures', () => {
   it('$fromMillis and $toMillis agree with the interpreter on any instant and any timestamp text', async () => {
     const fromMillis = compileJsonata('$fromMillis(m)')!;
     const toMillis = compileJsonata('$toMillis(t)')!;
-    const iso = fc.date({ min: new Date(-62_000_000_000_000), max: new Date(253_402_300_799_999), noInvalidDate: true }).map((d) => d.toISOString());
-    const text = fc.oneof(iso, iso.map((t) => t.slice(0, 10)), iso.map((t) => t.replace('Z', '+02:00')), fc.string({ maxLength: 12 }));
+    const iso = fc
+      .date({ min: new Date(-62_000_000_000_000), max: new Date(253_402_300_799_999), noInvalidDate: true })
+      .map((d) => d.toISOString());
+    const text = fc.oneof(
+      iso,
+      iso.map((t) => t.slice(0, 10)),
+      iso.map((t) => t.replace('Z', '+02:00')),
+      fc.string({ maxLength: 12 }),
+    );
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: -62_000_000_000_000, max: 253_402_300_799_999 }), text, async (m, t) => {
         for (const [compiledExpr, source, input] of [

@@ -38,7 +38,10 @@ describe('csv-spectrum', () => {
     it(`parses ${file} as the expected JSON`, () => {
       const text = readFileSync(join(SPECTRUM, 'csvs', file), 'utf8');
       // location_coordinates.json holds one object rather than an array of one
-      const expected = [JSON.parse(readFileSync(join(SPECTRUM, 'json', file.replace('.csv', '.json')), 'utf8'))].flat() as Record<string, string>[];
+      const expected = [JSON.parse(readFileSync(join(SPECTRUM, 'json', file.replace('.csv', '.json')), 'utf8'))].flat() as Record<
+        string,
+        string
+      >[];
       const [header, ...rows] = tokenize(text);
       const objects = rows.map((r) => Object.fromEntries(header!.fields.map((h, i) => [h, r.fields[i]])));
       if (file === 'location_coordinates.csv') {
@@ -79,7 +82,10 @@ describe('line numbers', () => {
   });
 
   it('keeps the last record when the file has no final newline', () => {
-    expect(tokenize('a,b\n1,2').map((r) => r.fields)).toEqual([['a', 'b'], ['1', '2']]);
+    expect(tokenize('a,b\n1,2').map((r) => r.fields)).toEqual([
+      ['a', 'b'],
+      ['1', '2'],
+    ]);
   });
 });
 
@@ -160,7 +166,14 @@ describe('property: any table written as CSV reads back identical', () => {
       fc.assert(
         fc.property(table, chunking, (rows, chunks) => {
           const lines = rows.map((row) =>
-            stringify([row], { delimiter: d.delimiter, quote: d.quote, escape: d.quote, record_delimiter: d.eol, quoted_empty: true, quoted_match: /[\r\n]/ }),
+            stringify([row], {
+              delimiter: d.delimiter,
+              quote: d.quote,
+              escape: d.quote,
+              record_delimiter: d.eol,
+              quoted_empty: true,
+              quoted_match: /[\r\n]/,
+            }),
           );
           const text = lines.join('');
           const records = tokenize(text, { delimiter: d.delimiter, quote: d.quote, escape: d.quote }, chunks);
@@ -231,9 +244,11 @@ describe('every sample file reads as csv-parse reads it', () => {
     it(c.csv, () => {
       const csv = c.feed.csv;
       const text = iconv.decode(readFileSync(join(REPO, c.csv)), csv.encoding);
-      const ours = tokenize(text, { delimiter: csv.delimiter, quote: csv.quote, escape: csv.escape, trim: csv.trim, skipLines: csv.skipLines }, [
-        7, 64, 1000,
-      ]);
+      const ours = tokenize(
+        text,
+        { delimiter: csv.delimiter, quote: csv.quote, escape: csv.escape, trim: csv.trim, skipLines: csv.skipLines },
+        [7, 64, 1000],
+      );
       const reference = parse(text, {
         delimiter: csv.delimiter,
         quote: csv.quote,

@@ -99,8 +99,7 @@ describe('chunk boundaries', () => {
   it('decodes multi-byte characters split at every possible boundary', async () => {
     await fc.assert(
       fc.asyncProperty(text, fc.integer({ min: 1, max: 7 }), fc.constantFrom(...encodings), async (t, chunk, encoding) => {
-        const bytes =
-          encoding === 'utf-8' ? Buffer.from(t, 'utf8') : encoding === 'utf-16le' ? Buffer.from(t, 'utf16le') : utf16be(t);
+        const bytes = encoding === 'utf-8' ? Buffer.from(t, 'utf8') : encoding === 'utf-16le' ? Buffer.from(t, 'utf16le') : utf16be(t);
         expect(await decode(bytes, encoding, chunk)).toBe(t);
       }),
       { numRuns: 300 },

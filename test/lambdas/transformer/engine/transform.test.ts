@@ -24,7 +24,10 @@ describe('file outcome', () => {
   it('succeeds with every row out and counts that add up', async () => {
     const run = await runEngine(makeFeed(), 'a,b\n1,2\n3,4\n');
     expect(run.outcome).toMatchObject({ status: 'SUCCEEDED', rowsIn: 2, rowsOut: 2, rowsRejected: 0, errors: [] });
-    expect(run.records).toEqual([{ a: '1', b: '2' }, { a: '3', b: '4' }]);
+    expect(run.records).toEqual([
+      { a: '1', b: '2' },
+      { a: '3', b: '4' },
+    ]);
   });
 
   it('treats a header-only file as SUCCEEDED with 0 rows', async () => {
@@ -172,7 +175,10 @@ describe('row rejects', () => {
   });
 
   it('rejects a whole-object mapping that produces no object', async () => {
-    const run = await runEngine(makeFeed({ mapping: { kind: 'expression', file: 'x.jsonata', expression: 'a = "1" ? $ : "no"' } }), 'a\n1\n2\n');
+    const run = await runEngine(
+      makeFeed({ mapping: { kind: 'expression', file: 'x.jsonata', expression: 'a = "1" ? $ : "no"' } }),
+      'a\n1\n2\n',
+    );
     expect(run.rejects).toEqual([
       { line: 3, record: 2, code: 'MAPPING_ERROR', message: 'the mapping must produce an object, got string "no"', raw: '2' },
     ]);
@@ -186,7 +192,10 @@ describe('mapping semantics', () => {
       mapping: fields({ a: 'a', hasB: '$exists(b)', c: 'c' }),
     });
     const run = await runEngine(feed, 'a,b,c\nx,NULL,\ny,,z\n');
-    expect(run.records).toEqual([{ a: 'x', hasB: false }, { a: 'y', hasB: false, c: 'z' }]);
+    expect(run.records).toEqual([
+      { a: 'x', hasB: false },
+      { a: 'y', hasB: false, c: 'z' },
+    ]);
   });
 
   it('keeps empty cells when nullValues is empty', async () => {
@@ -271,8 +280,7 @@ describe('dialects and encodings end to end', () => {
               quoted_empty: true,
               quoted_match: /[\r\n]/,
             });
-            const bytes =
-              d.encoding === 'utf-16be' ? Buffer.from(text, 'utf16le').swap16() : iconv.encode(text, d.encoding);
+            const bytes = d.encoding === 'utf-16be' ? Buffer.from(text, 'utf16le').swap16() : iconv.encode(text, d.encoding);
             const feed = makeFeed({
               csv: { delimiter: d.delimiter, quote: d.quote, escape: d.quote, encoding: d.encoding, nullValues: [] },
               mapping: identity,
@@ -290,7 +298,10 @@ describe('dialects and encodings end to end', () => {
   it('reads a headerless file with declared columns', async () => {
     const feed = makeFeed({ csv: { header: false, columns: ['x', 'y'], delimiter: '|' } });
     const run = await runEngine(feed, '1|"a|b"\r\n2|"c\r\nd"\r\n');
-    expect(run.records).toEqual([{ x: '1', y: 'a|b' }, { x: '2', y: 'c\r\nd' }]);
+    expect(run.records).toEqual([
+      { x: '1', y: 'a|b' },
+      { x: '2', y: 'c\r\nd' },
+    ]);
     expect(run.outcome.rowsIn).toBe(2);
   });
 });
