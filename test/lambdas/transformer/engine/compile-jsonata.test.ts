@@ -7,7 +7,7 @@ import { compileJsonata, Fallback } from '../../../../lambdas/transformer/engine
 import { listFeeds } from '../../../../lambdas/transformer/model.js';
 import { requireValidConfig } from '../../../../platform/config/load-config.js';
 
-const SUITE = join(import.meta.dirname, '../../../../../shared/conformance/jsonata');
+const SUITE = join(import.meta.dirname, '../../../conformance/jsonata');
 const REPO = join(import.meta.dirname, '../../../..');
 
 interface Case {

@@ -25,7 +25,7 @@ function tokenize(text: string, options: Partial<TokenizerOptions> = {}, chunkSi
   return out;
 }
 
-const SPECTRUM = join(import.meta.dirname, '../../../../../shared/conformance/csv-spectrum');
+const SPECTRUM = join(import.meta.dirname, '../../../conformance/csv-spectrum');
 
 describe('csv-spectrum', () => {
   const files = readdirSync(join(SPECTRUM, 'csvs')).filter((f) => f.endsWith('.csv'));
