@@ -17,12 +17,18 @@
  *
  * Subset: literals; paths of names (optionally starting with `$` or a variable); variables bound by
  * `:=` in blocks or passed as bindings (`$source`); object and array constructors; `&`, `+ - * / %`,
- * unary minus, `= != < <= > >=`, `and`, `or`, `in`, `?:`, `??`; conditionals; blocks; and the
- * built-ins $string $number $boolean $not $exists $lowercase $uppercase $trim $length $substring
- * $substringBefore $substringAfter $contains $split $join $replace (string patterns) $pad $abs
- * $floor $ceil $round, and $toMillis $fromMillis $now $millis without pictures.
+ * unary minus, `= != < <= > >=`, `and`, `or`, `in`, `?:`, `??`; conditionals; blocks; `value ~>
+ * $f(...)`; and the built-ins $string $number $boolean $not $exists $lowercase $uppercase $trim
+ * $length $substring $substringBefore $substringAfter $contains $split $join $replace (string
+ * patterns) $pad $abs $floor $ceil $round $sum $max $min $average $count $lookup $error, $toMillis
+ * $fromMillis $now $millis (with literal date pictures, analysed once: date-pictures.ts) and
+ * $formatNumber (literal picture and options: number-pictures.ts). `$lookup` on a literal object
+ * of scalars (inline, or bound once to a variable only `$lookup` reads) reads a table built at
+ * compile time. `$error` always defers, so the row is rejected with the interpreter's message.
  */
 import jsonata from 'jsonata';
+import { compileDateFormatter, compileDateParser } from './date-pictures.js';
+import { compileNumberFormatter, roundHalfEven } from './number-pictures.js';
 
 /** Thrown by a compiled closure to hand the evaluation to the interpreter. */
 export class Fallback extends Error {
@@ -76,7 +82,7 @@ export function compileJsonata(expression: string): CompiledExpression | undefin
   } catch {
     return undefined; // a syntax error: the interpreter reports it
   }
-  const closure = compileNode(ast, new Set());
+  const closure = compileNode(ast, { bound: new Set(), tables: new Map(), usage: analyseVariables(ast) });
   if (!closure) return undefined;
   return {
     evaluate(input, bindings) {
@@ -99,6 +105,7 @@ const ALLOWED_KEYS: Record<string, readonly string[]> = {
   block: ['type', 'position', 'expressions'],
   bind: ['type', 'value', 'position', 'lhs', 'rhs'],
   function: ['type', 'value', 'position', 'arguments', 'procedure'],
+  apply: ['type', 'value', 'position', 'lhs', 'rhs'],
 };
 
 function plainNode(node: Node): boolean {
@@ -106,8 +113,15 @@ function plainNode(node: Node): boolean {
   return !!allowed && Object.keys(node).every((k) => allowed.includes(k) || node[k] === undefined);
 }
 
-/** `bound`: variables bound by `:=` in enclosing blocks at compile time (they may shadow built-ins). */
-function compileNode(node: Node, bound: Set<string>): Closure | undefined {
+/** What the compiler knows at a node: the variables bound around it, the constant code tables. */
+interface Context {
+  /** Variables bound by `:=` in enclosing blocks (they may shadow built-ins). */
+  readonly bound: ReadonlySet<string>;
+  /** Variables bound (once in the whole expression) to a literal object of scalars, by the time this node runs. */
+  readonly tables: ReadonlyMap<string, LookupTable>;
+  readonly usage: VariableUsage;
+}
+function compileNode(node: Node, ctx: Context): Closure | undefined {
   if (!node || !plainNode(node)) return undefined;
   switch (node.type) {
     case 'string':
@@ -123,25 +137,40 @@ function compileNode(node: Node, bound: Set<string>): Closure | undefined {
     case 'path':
       return compilePath(node.steps ?? []);
     case 'binary':
-      return compileBinary(node, bound);
+      return compileBinary(node, ctx);
     case 'unary':
-      return compileUnary(node, bound);
+      return compileUnary(node, ctx);
     case 'condition': {
-      const cond = compileNode(node.condition!, bound);
-      const then = compileNode(node.then!, bound);
-      const otherwise = node.else === undefined ? () => undefined : compileNode(node.else, bound);
+      const cond = compileNode(node.condition!, ctx);
+      const then = compileNode(node.then!, ctx);
+      const otherwise = node.else === undefined ? () => undefined : compileNode(node.else, ctx);
       if (!cond || !then || !otherwise) return undefined;
       return (input, scope) => (boolize(cond(input, scope)) ? then(input, scope) : otherwise(input, scope));
     }
     case 'block': {
-      const inner = new Set(bound);
+      const bound = new Set(ctx.bound);
+      const tables = new Map(ctx.tables);
+      const inner: Context = { bound, tables, usage: ctx.usage };
+      const expressions = node.expressions ?? [];
       const parts: Closure[] = [];
-      for (const expr of node.expressions ?? []) {
-        if (expr.type === 'bind' && (expr.lhs as Node | undefined)?.type === 'variable') inner.add(String((expr.lhs as Node).value));
+      for (let k = 0; k < expressions.length; k++) {
+        const expr = expressions[k]!;
+        const name =
+          expr.type === 'bind' && (expr.lhs as Node | undefined)?.type === 'variable' ? String((expr.lhs as Node).value) : undefined;
+        if (name !== undefined) bound.add(name);
+        const table = name !== undefined && ctx.usage.binds.get(name) === 1 ? constantTable(expr.rhs) : undefined;
+        if (table && k < expressions.length - 1 && !ctx.usage.valueRefs.has(name!)) {
+          // A code table only `$lookup` reads, its value discarded: the lookups read the table built
+          // here, once, and the row never builds the object.
+          tables.set(name!, table);
+          continue;
+        }
         const part = compileNode(expr, inner);
         if (!part) return undefined;
         parts.push(part);
+        if (table) tables.set(name!, table);
       }
+      if (parts.length === 0) return () => undefined;
       return (input, scope) => {
         const local: Scope = { parent: scope };
         let result: unknown;
@@ -153,7 +182,7 @@ function compileNode(node: Node, bound: Set<string>): Closure | undefined {
       const lhs = node.lhs as Node;
       if (lhs?.type !== 'variable' || !plainNode(lhs) || lhs.value === '') return undefined;
       const name = String(lhs.value);
-      const rhs = compileNode(node.rhs!, bound);
+      const rhs = compileNode(node.rhs!, ctx);
       if (!rhs) return undefined;
       return (input, scope) => {
         const value = rhs(input, scope);
@@ -162,7 +191,13 @@ function compileNode(node: Node, bound: Set<string>): Closure | undefined {
       };
     }
     case 'function':
-      return compileCall(node, bound);
+      return compileCall(node, ctx);
+    case 'apply': {
+      // `value ~> $f(args)` is `$f(value, args)`; chaining functions or applying a lambda is the interpreter's
+      const rhs = node.rhs;
+      if (node.value !== '~>' || rhs?.type !== 'function' || !plainNode(rhs)) return undefined;
+      return compileCall({ ...rhs, arguments: [node.lhs as Node, ...(rhs.arguments ?? [])] }, ctx);
+    }
     default:
       return undefined;
   }
@@ -218,9 +253,9 @@ function lookupName(current: unknown, key: string): unknown {
   return undefined;
 }
 
-function compileBinary(node: Node, bound: Set<string>): Closure | undefined {
-  const lhs = compileNode(node.lhs as Node, bound);
-  const rhs = compileNode(node.rhs as Node, bound);
+function compileBinary(node: Node, ctx: Context): Closure | undefined {
+  const lhs = compileNode(node.lhs as Node, ctx);
+  const rhs = compileNode(node.rhs as Node, ctx);
   if (!lhs || !rhs) return undefined;
   switch (node.value) {
     case '&':
@@ -295,9 +330,9 @@ function compileBinary(node: Node, bound: Set<string>): Closure | undefined {
   }
 }
 
-function compileUnary(node: Node, bound: Set<string>): Closure | undefined {
+function compileUnary(node: Node, ctx: Context): Closure | undefined {
   if (node.value === '-') {
-    const expr = compileNode(node.expression!, bound);
+    const expr = compileNode(node.expression!, ctx);
     if (!expr) return undefined;
     return (i, s) => {
       const v = expr(i, s);
@@ -307,7 +342,7 @@ function compileUnary(node: Node, bound: Set<string>): Closure | undefined {
     };
   }
   if (node.value === '[') {
-    const items = (node.expressions ?? []).map((e) => ({ closure: compileNode(e, bound), nested: e.type === 'unary' && e.value === '[' }));
+    const items = (node.expressions ?? []).map((e) => ({ closure: compileNode(e, ctx), nested: e.type === 'unary' && e.value === '[' }));
     if (items.some((item) => !item.closure)) return undefined;
     return (i, s) => {
       const out: unknown[] = [];
@@ -323,8 +358,8 @@ function compileUnary(node: Node, bound: Set<string>): Closure | undefined {
   if (node.value === '{' && Array.isArray(node.lhs)) {
     const pairs = (node.lhs as [Node, Node][]).map(([k, v]) => ({
       literal: k.type === 'string' && plainNode(k) ? String(k.value) : undefined,
-      key: compileNode(k, bound),
-      value: compileNode(v, bound),
+      key: compileNode(k, ctx),
+      value: compileNode(v, ctx),
     }));
     if (pairs.some((p) => !p.key || !p.value)) return undefined;
     const literals = pairs.map((p) => p.literal);
@@ -357,6 +392,190 @@ function compileUnary(node: Node, bound: Set<string>): Closure | undefined {
     };
   }
   return undefined;
+}
+
+/** A literal object of scalars that `$lookup` reads: built once at compile time. */
+type LookupTable = ReadonlyMap<string, unknown>;
+
+/** How each variable is used across the whole expression: how often bound, and whether read as a value anywhere but `$lookup`'s table. */
+interface VariableUsage {
+  readonly binds: ReadonlyMap<string, number>;
+  readonly valueRefs: ReadonlySet<string>;
+}
+
+function analyseVariables(ast: Node): VariableUsage {
+  const binds = new Map<string, number>();
+  const valueRefs = new Set<string>();
+  const visit = (value: unknown, role: 'value' | 'table' | 'procedure' | 'bound'): void => {
+    if (Array.isArray(value)) {
+      for (const item of value) visit(item, 'value');
+      return;
+    }
+    if (value === null || typeof value !== 'object') return;
+    const node = value as Node;
+    if (node.type === 'variable' && typeof node.value === 'string') {
+      if (role === 'bound') binds.set(node.value, (binds.get(node.value) ?? 0) + 1);
+      else if (role === 'value') valueRefs.add(node.value);
+    }
+    const isLookup = node.type === 'function' && node.procedure?.type === 'variable' && node.procedure.value === 'lookup';
+    for (const [key, child] of Object.entries(node)) {
+      if (key === 'procedure') visit(child, 'procedure');
+      else if (key === 'lhs' && node.type === 'bind') visit(child, 'bound');
+      else if (key === 'arguments' && isLookup && Array.isArray(child)) child.forEach((arg, i) => visit(arg, i === 0 ? 'table' : 'value'));
+      else visit(child, 'value');
+    }
+  };
+  visit(ast, 'value');
+  return { binds, valueRefs };
+}
+
+/** `{"DE": "Germany", ...}`: string keys, scalar literal values; anything else is built per row. */
+function constantTable(node: Node | undefined): LookupTable | undefined {
+  if (!node || node.type !== 'unary' || node.value !== '{' || !plainNode(node) || !Array.isArray(node.lhs)) return undefined;
+  const table = new Map<string, unknown>();
+  for (const [k, v] of node.lhs as [Node, Node][]) {
+    if (k.type !== 'string' || !plainNode(k) || !['string', 'number', 'value'].includes(v.type) || !plainNode(v)) return undefined;
+    const key = String(k.value);
+    if (table.has(key) || key === '__proto__') return undefined; // a duplicate key is the interpreter's error to report
+    table.set(key, v.value);
+  }
+  return table;
+}
+
+const stringLiteral = (node: Node | undefined): string | undefined =>
+  node && node.type === 'string' && plainNode(node) ? String(node.value) : undefined;
+
+/** The root scope's instant: one per evaluation, as JSONata's `$now()`. */
+function evaluationInstant(scope: Scope): number {
+  let root = scope;
+  while (root.parent) root = root.parent;
+  return (root.timestamp ??= Date.now());
+}
+
+/** JSONata's picture functions throw `{ code }`; compiled, any throw hands the row to the interpreter to report. */
+function orFallback<T>(f: () => T, why: string): T {
+  try {
+    return f();
+  } catch {
+    return fallback(why);
+  }
+}
+
+/** Analysed once at compile time; a picture JSONata rejects (or one that fails on a sample value) declines the expression. */
+function analysePicture<T>(analyse: () => T, probe: (t: T) => unknown): T | undefined {
+  try {
+    const compiled = analyse();
+    probe(compiled);
+    return compiled;
+  } catch {
+    return undefined;
+  }
+}
+
+type ArgReader = (closure: Closure | undefined, input: unknown, scope: Scope) => unknown;
+
+/**
+ * Built-ins compiled with knowledge of their literal arguments (pictures, code tables) or of the
+ * evaluation (its instant). `undefined`: this call is not specialised; the plain table may take it.
+ */
+const SPECIALISED: Record<
+  string,
+  (args: readonly Node[], closures: readonly Closure[], arg: ArgReader, ctx: Context) => Closure | undefined
+> = {
+  toMillis: (args, [a0], arg) => {
+    const picture = stringLiteral(args[1]);
+    if (args.length !== 2 || picture === undefined) return undefined;
+    const parse = analysePicture(
+      () => compileDateParser(picture),
+      () => undefined,
+    );
+    if (!parse) return undefined;
+    return (i, s) => {
+      const ts = arg(a0, i, s);
+      if (ts === undefined) return undefined;
+      if (!isStr(ts)) return fallback('toMillis of a non-string');
+      const millis = orFallback(() => parse(ts, () => new Date(evaluationInstant(s))), 'the date picture rejects this text');
+      if (millis !== undefined && !Number.isFinite(millis)) return fallback('not a valid instant');
+      return millis;
+    };
+  },
+  fromMillis: (args, [a0], arg) => {
+    const picture = stringLiteral(args[1]);
+    const timezone = stringLiteral(args[2]);
+    if (args.length < 2 || picture === undefined || (args.length === 3 && timezone === undefined)) return undefined;
+    const format = analysePicture(
+      () => compileDateFormatter(picture, timezone),
+      (f) => f(0),
+    );
+    if (!format) return undefined;
+    return (i, s) => {
+      const millis = arg(a0, i, s);
+      if (millis === undefined) return undefined;
+      if (!isNum(millis)) return fallback('fromMillis of a non-number');
+      return orFallback(() => format(millis), 'the date picture rejects this instant');
+    };
+  },
+  now: (args) => {
+    const picture = stringLiteral(args[0]);
+    const timezone = stringLiteral(args[1]);
+    if (args.length === 0 || picture === undefined || (args.length === 2 && timezone === undefined)) return undefined;
+    const format = analysePicture(
+      () => compileDateFormatter(picture, timezone),
+      (f) => f(0),
+    );
+    if (!format) return undefined;
+    return (_i, s) => orFallback(() => format(evaluationInstant(s)), 'the date picture rejects this instant');
+  },
+  formatNumber: (args, [a0], arg) => {
+    const picture = stringLiteral(args[1]);
+    const options = args.length === 3 ? literalOptions(args[2]!) : {};
+    if (args.length < 2 || picture === undefined || !options) return undefined;
+    const format = analysePicture(
+      () => compileNumberFormatter(picture, options),
+      (f) => f(0),
+    );
+    if (!format) return undefined;
+    return (i, s) => {
+      const value = arg(a0, i, s);
+      if (value === undefined) return undefined;
+      if (!isNum(value) || !Number.isFinite(value)) return fallback('formatNumber of a non-number');
+      return orFallback(() => format(value), 'formatNumber failed');
+    };
+  },
+  lookup: (args, [, a1], arg, ctx) => {
+    if (args.length !== 2) return undefined;
+    const first = args[0]!;
+    const table = first.type === 'variable' && plainNode(first) ? ctx.tables.get(String(first.value)) : constantTable(first);
+    if (!table) return undefined;
+    return (i, s) => {
+      // an object constructor evaluated over a sequence would group it: the interpreter decides
+      if (Array.isArray(i)) return fallback('code table over a sequence');
+      const key = arg(a1, i, s);
+      if (key !== undefined && !isStr(key)) return fallback('lookup key is not a string');
+      return table.get(String(key));
+    };
+  },
+};
+
+/** `$formatNumber`'s third argument when it is a literal object of strings. */
+function literalOptions(node: Node): Record<string, string> | undefined {
+  const table = constantTable(node);
+  if (!table || [...table.values()].some((v) => !isStr(v))) return undefined;
+  return Object.fromEntries(table) as Record<string, string>;
+}
+
+/** `$sum` and its kin: an array of numbers, or one number. */
+function aggregate(f: (numbers: readonly number[]) => number | undefined, ofUndefined: number | undefined): Builtin {
+  return {
+    min: 1,
+    max: 1,
+    fn: (v) => {
+      if (v === undefined) return ofUndefined;
+      const values = Array.isArray(v) ? v : [v];
+      if (!values.every(isNum)) return fallback('aggregate of non-numbers');
+      return f(values);
+    },
+  };
 }
 
 type Builtin = { min: number; max: number; fn: (a?: unknown, b?: unknown, c?: unknown) => unknown };
@@ -532,6 +751,22 @@ const BUILTINS: Record<string, Builtin> = {
   },
   now: { min: 0, max: 0, fn: () => fallback('$now is evaluated with its scope') },
   millis: { min: 0, max: 0, fn: () => fallback('$millis is evaluated with its scope') },
+  sum: aggregate((xs) => xs.reduce((total, x) => total + x, 0), undefined),
+  max: aggregate((xs) => (xs.length === 0 ? undefined : Math.max(...xs)), undefined),
+  min: aggregate((xs) => (xs.length === 0 ? undefined : Math.min(...xs)), undefined),
+  average: aggregate((xs) => (xs.length === 0 ? undefined : xs.reduce((total, x) => total + x, 0) / xs.length), undefined),
+  count: { min: 1, max: 1, fn: (v) => (v === undefined ? 0 : Array.isArray(v) ? v.length : 1) },
+  lookup: {
+    min: 2,
+    max: 2,
+    fn: (object, key) => {
+      if (key !== undefined && !isStr(key)) return fallback('lookup key is not a string');
+      const value = lookupName(object, String(key));
+      return Array.isArray(value) || typeof value === 'function' ? fallback('lookup of a sequence or a function') : value;
+    },
+  },
+  // The row is rejected with the interpreter's own error and message.
+  error: { min: 0, max: 1, fn: () => fallback('$error: the interpreter raises it') },
   abs: numberFn(Math.abs),
   floor: numberFn(Math.floor),
   ceil: numberFn(Math.ceil),
@@ -547,35 +782,39 @@ const BUILTINS: Record<string, Builtin> = {
 };
 
 /** Built-ins that take a sequence as it is; the others defer to the interpreter when given one. */
-const TAKES_SEQUENCES = new Set(['join', 'boolean', 'not', 'exists', 'string']);
+const TAKES_SEQUENCES = new Set(['join', 'boolean', 'not', 'exists', 'string', 'sum', 'max', 'min', 'average', 'count']);
 
-function compileCall(node: Node, bound: Set<string>): Closure | undefined {
+function compileCall(node: Node, ctx: Context): Closure | undefined {
   const procedure = node.procedure;
   if (!procedure || procedure.type !== 'variable' || !plainNode(procedure)) return undefined;
   const name = String(procedure.value);
-  const builtin = Object.prototype.hasOwnProperty.call(BUILTINS, name) ? BUILTINS[name] : undefined;
   // A block that binds the name shadows the built-in: left to the interpreter.
-  if (!builtin || bound.has(name)) return undefined;
-  const args = (node.arguments ?? []).map((a) => compileNode(a, bound));
-  if (args.length < builtin.min || args.length > builtin.max || args.some((a) => !a)) return undefined;
+  if (ctx.bound.has(name)) return undefined;
+  const argNodes = node.arguments ?? [];
+  const compiledArgs = argNodes.map((a) => compileNode(a, ctx));
+  if (compiledArgs.some((a) => !a)) return undefined;
+  const args = compiledArgs as Closure[];
   const takesSequences = TAKES_SEQUENCES.has(name);
-  const arg = (closure: Closure | undefined, input: unknown, scope: Scope): unknown => {
+  const arg: ArgReader = (closure, input, scope) => {
     if (!closure) return undefined;
     const v = closure(input, scope);
     if (typeof v === 'function' || (!takesSequences && Array.isArray(v))) fallback('sequence or function argument');
     return v;
   };
+  const specialised = Object.prototype.hasOwnProperty.call(SPECIALISED, name) ? SPECIALISED[name]!(argNodes, args, arg, ctx) : undefined;
+  if (specialised) return specialised;
+  const builtin = Object.prototype.hasOwnProperty.call(BUILTINS, name) ? BUILTINS[name] : undefined;
+  if (!builtin || args.length < builtin.min || args.length > builtin.max) return undefined;
   const { fn } = builtin;
   const [a0, a1, a2] = args;
   if (name === 'now' || name === 'millis') {
     return (_i, s) => {
-      let root = s;
-      while (root.parent) root = root.parent;
-      root.timestamp ??= Date.now();
-      return name === 'millis' ? root.timestamp : isoTimestamp(root.timestamp);
+      const instant = evaluationInstant(s);
+      return name === 'millis' ? instant : isoTimestamp(instant);
     };
   }
   // Specialised by arity: no argument arrays on the hot path.
+  if (args.length === 0) return () => fn();
   if (args.length === 1) return (i, s) => fn(arg(a0, i, s));
   if (args.length === 2) return (i, s) => fn(arg(a0, i, s), arg(a1, i, s));
   return (i, s) => fn(arg(a0, i, s), arg(a1, i, s), arg(a2, i, s));
@@ -624,21 +863,4 @@ function toBoolean(v: unknown): boolean {
 
 function boolize(v: unknown): boolean {
   return v === undefined ? false : toBoolean(v);
-}
-
-/** `$round`: half to even, at `precision` decimal places, shifting in the decimal string as JSONata does. */
-function roundHalfEven(arg: number, precision?: number): number {
-  let n = arg;
-  if (precision) {
-    const value = n.toString().split('e');
-    n = +`${value[0]}e${value[1] ? +value[1] + precision : precision}`;
-  }
-  let result = Math.round(n);
-  const diff = result - n;
-  if (Math.abs(diff) === 0.5 && Math.abs(result % 2) === 1) result = result - 1;
-  if (precision) {
-    const value = result.toString().split('e');
-    result = +`${value[0]}e${value[1] ? +value[1] - precision : -precision}`;
-  }
-  return Object.is(result, -0) ? 0 : result;
 }
