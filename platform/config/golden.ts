@@ -19,6 +19,8 @@ export interface GoldenCase {
 export interface GoldenResult {
   readonly case: GoldenCase;
   readonly outcome: FileOutcome;
+  /** The output and rejects exactly as the engine wrote them. */
+  readonly actual: { readonly output: Buffer; readonly rejects: Buffer };
   /** Empty when the case passes; otherwise where and how the actual output differs. */
   readonly differences: readonly string[];
 }
@@ -49,7 +51,7 @@ export function sampleKey(c: GoldenCase): string {
   return `${c.feed.source.prefix}${c.name}${c.feed.source.suffix}`;
 }
 
-/** Runs one sample through the engine and compares output and rejects with the expected files, line by line. */
+/** Runs one sample through the engine and compares output and rejects with the expected files, byte for byte. */
 export async function runGoldenCase(root: string, c: GoldenCase): Promise<GoldenResult> {
   const output = collect();
   const rejects = collect();
@@ -59,6 +61,7 @@ export async function runGoldenCase(root: string, c: GoldenCase): Promise<Golden
     output: output.stream,
     rejects: rejects.stream,
   });
+  const actual = { output: output.bytes(), rejects: rejects.bytes() };
   const differences: string[] = [];
   if (outcome.status === 'FAILED') {
     differences.push(
@@ -68,45 +71,49 @@ export async function runGoldenCase(root: string, c: GoldenCase): Promise<Golden
   if (!existsSync(join(root, c.expected))) {
     differences.push(`${c.expected}: missing; write the output the sample must produce (one JSON object per line)`);
   } else {
-    differences.push(...compareLines(c.expected, readFileSync(join(root, c.expected), 'utf8'), output.text()));
+    differences.push(...compareBytes(c.expected, readFileSync(join(root, c.expected)), actual.output));
   }
-  const expectedRejects = existsSync(join(root, c.expectedRejects)) ? readFileSync(join(root, c.expectedRejects), 'utf8') : '';
-  differences.push(...compareLines(c.expectedRejects, expectedRejects, rejects.text()));
-  return { case: c, outcome, differences };
+  const expectedRejects = existsSync(join(root, c.expectedRejects)) ? readFileSync(join(root, c.expectedRejects)) : Buffer.alloc(0);
+  differences.push(...compareBytes(c.expectedRejects, expectedRejects, actual.rejects));
+  return { case: c, outcome, actual, differences };
 }
 
-function collect(): { stream: PassThrough; text: () => string } {
+function collect(): { stream: PassThrough; bytes: () => Buffer } {
   const stream = new PassThrough();
   const chunks: Buffer[] = [];
   stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
+  return { stream, bytes: () => Buffer.concat(chunks) };
 }
 
-/** Compares as JSON lines where both parse (so key order still counts but spacing does not), else as text. */
-function compareLines(file: string, expectedText: string, actualText: string): string[] {
-  const expected = splitLines(expectedText);
-  const actual = splitLines(actualText);
-  const out: string[] = [];
-  for (let i = 0; i < Math.max(expected.length, actual.length); i++) {
-    const e = expected[i];
-    const a = actual[i];
-    if (e !== undefined && a !== undefined && normalise(e) === normalise(a)) continue;
-    if (e === undefined) out.push(`${file}:${i + 1}: unexpected extra line ${a}`);
-    else if (a === undefined) out.push(`${file}:${i + 1}: expected ${e}, got no line`);
-    else out.push(`${file}:${i + 1}: expected ${e}\n${' '.repeat(file.length + String(i + 1).length + 3)}got      ${a}`);
-    if (out.length >= 10) break;
-  }
-  return out;
+/**
+ * Partners' consumers read the bytes, so the bytes are compared: spacing, key order, line endings and
+ * the final newline all count. On a difference, the first differing line of each side, with the line
+ * and column (in characters) of the first differing byte.
+ */
+export function compareBytes(file: string, expected: Buffer, actual: Buffer): string[] {
+  if (expected.equals(actual)) return [];
+  let at = 0;
+  while (at < expected.length && at < actual.length && expected[at] === actual[at]) at++;
+  const lineStart = expected.lastIndexOf(0x0a, at - 1) + 1; // the same on both sides: they agree up to `at`
+  let line = 1;
+  for (let i = expected.indexOf(0x0a); i !== -1 && i < lineStart; i = expected.indexOf(0x0a, i + 1)) line++;
+  const column = expected.subarray(lineStart, at).toString('utf8').length + 1;
+  const where = `${file}:${line}:${column}: `;
+  return [`${where}expected ${lineAt(expected, lineStart)}\n${' '.repeat(where.length)}got      ${lineAt(actual, lineStart)}`];
 }
 
-function splitLines(text: string): string[] {
-  return text.split('\n').filter((l) => l.trim() !== '');
+/** The line starting at `start`, printable on a terminal, or what stands in for it. */
+function lineAt(bytes: Buffer, start: number): string {
+  if (start >= bytes.length) return '(end of file)';
+  const end = bytes.indexOf(0x0a, start);
+  const text = visible(bytes.subarray(start, end === -1 ? bytes.length : end).toString('utf8'));
+  return end === -1 ? `${text} (no newline at the end)` : text;
 }
 
-function normalise(line: string): string {
-  try {
-    return JSON.stringify(JSON.parse(line));
-  } catch {
-    return line;
-  }
+/** Control characters (a CR before the newline, an escape sequence in partner data) shown as escapes. */
+function visible(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) =>
+    ch === '\r' ? '\\r' : ch === '\t' ? '\\t' : `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

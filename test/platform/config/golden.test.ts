@@ -29,18 +29,49 @@ describe('golden samples of every feed', () => {
 });
 
 describe('the golden runner', () => {
-  it('reports the first differing line of a wrong expected output', async () => {
+  const sample = (expected: string) => {
     const root = makeConfigRoot({
       ...validFiles(),
       'mappings/acme/orders/samples/day.csv': 'id,amount\nA,1\nB,2\n',
-      'mappings/acme/orders/samples/day.expected.ndjson': '{"id":"A","amount":1}\n{"id":"B","amount":3}\n',
+      'mappings/acme/orders/samples/day.expected.ndjson': expected,
     });
     const [c] = findGoldenCases(root, requireValidConfig(root));
-    const result = await runGoldenCase(root, c!);
+    return runGoldenCase(root, c!);
+  };
+  const EXACT = '{"id":"A","amount":1}\n{"id":"B","amount":2}\n';
+
+  it('passes the output exactly as written, and keeps those bytes for the caller', async () => {
+    const result = await sample(EXACT);
+    expect(result.differences).toEqual([]);
+    expect(result.actual.output.toString('utf8')).toBe(EXACT);
+    expect(result.actual.rejects.length).toBe(0);
+  });
+
+  it('reports the first differing line of each side, with line and column', async () => {
+    const result = await sample('{"id":"A","amount":1}\n{"id":"B","amount":3}\n');
     expect(result.differences).toEqual([
-      'mappings/acme/orders/samples/day.expected.ndjson:2: expected {"id":"B","amount":3}\n' +
-        '                                                    got      {"id":"B","amount":2}',
+      'mappings/acme/orders/samples/day.expected.ndjson:2:20: expected {"id":"B","amount":3}\n' +
+        '                                                       got      {"id":"B","amount":2}',
     ]);
+  });
+
+  // Each of these passed the old runner, which parsed and re-serialised both sides and dropped blank lines.
+  it.each([
+    ['spacing the consumer would see', '{"id": "A", "amount": 1}\n{"id": "B", "amount": 2}\n', ':1:7: expected {"id": "A", "amount": 1}'],
+    ['a missing final newline', EXACT.trimEnd(), ':2:22: expected {"id":"B","amount":2} (no newline at the end)'],
+    ['CRLF line ends', EXACT.replaceAll('\n', '\r\n'), ':1:22: expected {"id":"A","amount":1}\\r\n'],
+    ['a blank line', `${EXACT}\n`, ':3:1: expected \n'],
+    ['a line too few', '{"id":"A","amount":1}\n', ':2:1: expected (end of file)\n'],
+  ])('fails on %s', async (_what, expected, message) => {
+    const [difference, ...more] = (await sample(expected)).differences;
+    expect(more).toEqual([]);
+    expect(difference).toContain(`day.expected.ndjson${message}`);
+  });
+
+  it('escapes control characters in what it prints', async () => {
+    const [difference] = (await sample('{"id":"A\u001b[2J","amount":1}\n')).differences;
+    expect(difference).toContain('expected {"id":"A\\u001b[2J","amount":1}');
+    expect(difference).not.toContain('\u001b');
   });
 
   it('fails a sample whose rejects are not expected', async () => {
@@ -53,6 +84,7 @@ describe('the golden runner', () => {
     const result = await runGoldenCase(root, c!);
     expect(result.outcome.status).toBe('FAILED');
     expect(result.differences[0]).toContain('the sample FAILED (TOO_MANY_REJECTS');
-    expect(result.differences[1]).toContain('day.expected-rejects.ndjson:1: unexpected extra line {"line":2');
+    expect(result.differences[1]).toContain('day.expected-rejects.ndjson:1:1: expected (end of file)\n');
+    expect(result.differences[1]).toContain('got      {"line":2');
   });
 });
