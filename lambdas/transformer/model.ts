@@ -19,6 +19,11 @@ export interface CsvConfig {
   readonly header: boolean;
   /** With `header: false`, the column names; with `header: true`, the columns the header must contain. */
   readonly columns?: readonly string[];
+  /**
+   * Columns the mapping may read that a file may lack (header files only). Every other column the
+   * mapping reads must be in the header, or the file fails with MISSING_COLUMNS.
+   */
+  readonly optionalColumns?: readonly string[];
   readonly skipLines: number;
   readonly trim: boolean;
   readonly nullValues: readonly string[];

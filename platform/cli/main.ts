@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runTransformCommand } from './transform-command.js';
 import { runValidateCommand } from './validate-command.js';
+import packageJson from '../../package.json' with { type: 'json' };
 
 /** The repository this CLI belongs to: the default config root. */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -14,6 +15,7 @@ export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('partner-etl')
     .description('Partner CSV files in, validated JSON out: check configs, transform files, query the file ledger.')
+    .version(`partner-etl ${packageJson.version} (Node.js ${process.version})`, '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
   const rootOption = () => new Option('--root <dir>', 'folder holding partners/ and mappings/').default(REPO_ROOT, 'this repository');

@@ -2,6 +2,7 @@ import type { FileRecord, LedgerStatus } from '../../lambdas/transformer/ledger/
 import type { PlatformConfig } from '../../lambdas/transformer/model.js';
 import { openTargetOrReport } from './ledger-target.js';
 import { describeError } from './progress.js';
+import { safeWriter } from './terminal.js';
 
 export interface StatusOptions {
   readonly key?: string;
@@ -19,12 +20,12 @@ const STATUSES: readonly LedgerStatus[] = ['RECEIVED', 'PROCESSING', 'SUCCEEDED'
 
 /** `partner-etl status`: files newest first, or one file's history. Exit 0; 2 on a usage or target error. */
 export async function runStatusCommand(options: StatusOptions): Promise<number> {
-  const out = process.stdout;
+  const out = safeWriter(process.stdout);
   let since: Date | undefined;
   try {
     since = options.since ? parseSince(options.since) : undefined;
   } catch (err) {
-    process.stderr.write(`partner-etl: ${(err as Error).message}\n`);
+    safeWriter(process.stderr).write(`partner-etl: ${(err as Error).message}\n`);
     return 2;
   }
   const status = options.status?.toUpperCase() as LedgerStatus | undefined;

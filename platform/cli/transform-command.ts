@@ -9,6 +9,7 @@ import { compileFeed, transformFile } from '../../lambdas/transformer/engine/tra
 import { loadPlatformConfig } from '../config/load-config.js';
 import { formatProblem } from '../config/problems.js';
 import { describeError, ProgressBar } from './progress.js';
+import { escapeControls, safeWriter } from './terminal.js';
 
 export interface TransformCommandOptions {
   readonly root: string;
@@ -29,7 +30,7 @@ const PROGRESS_MIN_BYTES = 4 * 1024 * 1024;
  * PARTIAL, 1 FAILED, 2 usage or config error.
  */
 export async function runTransformCommand(options: TransformCommandOptions): Promise<number> {
-  const err = process.stderr;
+  const err = safeWriter(process.stderr);
   const { config, problems } = loadPlatformConfig(options.root);
   const feed = findFeed(config, options.feed);
   if (!feed) {
@@ -54,7 +55,7 @@ export async function runTransformCommand(options: TransformCommandOptions): Pro
     : join(tmpdir(), `partner-etl-${process.pid}-${Date.now()}.out`);
   const output = createWriteStream(outTemp, { highWaterMark: 1 << 20 }); // room for several batches: the engine waits less
   const rejects: Writable = options.rejects ? createWriteStream(options.rejects) : discard();
-  const progress = process.stderr.isTTY && sizeBytes >= PROGRESS_MIN_BYTES ? new ProgressBar(err, sizeBytes) : undefined;
+  const progress = process.stderr.isTTY && sizeBytes >= PROGRESS_MIN_BYTES ? new ProgressBar(process.stderr, sizeBytes) : undefined;
 
   let outcome: FileOutcome;
   try {
@@ -79,7 +80,8 @@ export async function runTransformCommand(options: TransformCommandOptions): Pro
   } else if (renameInto) {
     renameSync(outTemp, options.out!);
   } else {
-    const copy = createReadStream(outTemp);
+    // Records shown on a terminal get their control characters escaped (the JSON stays valid and equal).
+    const copy = options.out || !process.stdout.isTTY ? createReadStream(outTemp) : createReadStream(outTemp, 'utf8').map(escapeControls);
     const target = options.out ? createWriteStream(options.out) : process.stdout;
     copy.pipe(target, { end: target !== process.stdout });
     await finished(copy);

@@ -1,14 +1,15 @@
 import { findGoldenCases, runGoldenCase, sampleKey } from '../config/golden.js';
 import { loadPlatformConfig } from '../config/load-config.js';
 import { formatProblem } from '../config/problems.js';
+import { safeWriter } from './terminal.js';
 
 /**
  * `partner-etl validate`: every partner file, expression and schema, then every golden sample.
  * Lists all problems, not just the first. Exit 0 when all is well (warnings allowed), 1 otherwise.
  */
 export async function runValidateCommand(options: { root: string }): Promise<number> {
-  const out = process.stdout;
-  const { config, problems } = loadPlatformConfig(options.root);
+  const out = safeWriter(process.stdout);
+  const { config, problems } = loadPlatformConfig(options.root, { checkSamples: true });
   for (const p of problems) out.write(`${formatProblem(p)}\n`);
   const errors = problems.filter((p) => p.severity === 'error').length;
 

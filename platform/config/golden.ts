@@ -25,24 +25,34 @@ export interface GoldenResult {
   readonly differences: readonly string[];
 }
 
+/** Where a feed's golden samples live, relative to the config root. */
+export function samplesFolder(feed: Pick<FeedConfig, 'partner' | 'id'>): string {
+  return `mappings/${feed.partner}/${feed.id}/samples`;
+}
+
+/** The sample CSV file names of a feed, sorted. */
+export function sampleFiles(root: string, feed: Pick<FeedConfig, 'partner' | 'id'>): string[] {
+  const dir = join(root, samplesFolder(feed));
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.csv'))
+    .sort();
+}
+
 /** Every `mappings/<partner>/<feed>/samples/<name>.csv` of every configured feed. */
 export function findGoldenCases(root: string, config: PlatformConfig): GoldenCase[] {
   return listFeeds(config).flatMap((feed) => {
-    const dir = `mappings/${feed.partner}/${feed.id}/samples`;
-    if (!existsSync(join(root, dir))) return [];
-    return readdirSync(join(root, dir))
-      .filter((f) => f.endsWith('.csv'))
-      .sort()
-      .map((file) => {
-        const name = file.slice(0, -'.csv'.length);
-        return {
-          feed,
-          name,
-          csv: `${dir}/${file}`,
-          expected: `${dir}/${name}.expected.ndjson`,
-          expectedRejects: `${dir}/${name}.expected-rejects.ndjson`,
-        };
-      });
+    const dir = samplesFolder(feed);
+    return sampleFiles(root, feed).map((file) => {
+      const name = file.slice(0, -'.csv'.length);
+      return {
+        feed,
+        name,
+        csv: `${dir}/${file}`,
+        expected: `${dir}/${name}.expected.ndjson`,
+        expectedRejects: `${dir}/${name}.expected-rejects.ndjson`,
+      };
+    });
   });
 }
 

@@ -12,11 +12,15 @@ import {
   type PartnerConfig,
   type PlatformConfig,
 } from '../../lambdas/transformer/model.js';
+import { closestColumn } from '../../lambdas/transformer/engine/column-names.js';
+import { findColumnReads, type ColumnRead } from '../../lambdas/transformer/engine/column-reads.js';
 import { compileExpression, ExpressionSyntaxError } from '../../lambdas/transformer/engine/mapping.js';
 import { createSchemaAjv } from '../../lambdas/transformer/engine/schema.js';
 import partnerSchema from './partner.schema.json' with { type: 'json' };
 import { checkProducedFields, fieldTree, expressionTree } from './required-fields.js';
 import { ConfigError, sortProblems, type ConfigProblem } from './problems.js';
+import { sampleFiles, samplesFolder } from './golden.js';
+import { positionInScalar } from './source-position.js';
 
 /** Largest partner file read; YAML is configuration, not data. */
 const MAX_PARTNER_FILE_BYTES = 256 * 1024;
@@ -34,8 +38,13 @@ export interface LoadResult {
   readonly problems: readonly ConfigProblem[];
 }
 
+export interface LoadOptions {
+  /** Warn about every feed without a golden sample (what `validate` runs). */
+  readonly checkSamples?: boolean;
+}
+
 /** Loads and checks every partner file under `root/partners`, with the files they reference under `root/mappings`. */
-export function loadPlatformConfig(root: string): LoadResult {
+export function loadPlatformConfig(root: string, options: LoadOptions = {}): LoadResult {
   const problems: ConfigProblem[] = [];
   const partners: PartnerConfig[] = [];
   const partnersDir = join(root, 'partners');
@@ -63,7 +72,26 @@ export function loadPlatformConfig(root: string): LoadResult {
     partners,
     problems,
   );
+  if (options.checkSamples) for (const loaded of byFile.values()) warnFeedsWithoutSamples(root, loaded, problems);
   return { config: { partners }, problems: sortProblems(problems) };
+}
+
+/** A feed with no golden sample has nothing to show that its mapping works: a warning at its id. */
+function warnFeedsWithoutSamples(root: string, loaded: LoadedPartner, problems: ConfigProblem[]): void {
+  for (const feed of loaded.partner.feeds) {
+    if (sampleFiles(root, feed).length > 0) continue;
+    const index = loaded.prefixes.find((p) => p.feed === `${feed.partner}/${feed.id}`)?.index ?? 0;
+    const pos = locate(loaded.doc, loaded.lines, ['feeds', index, 'id']);
+    problems.push({
+      severity: 'warning',
+      file: loaded.file,
+      line: pos.line,
+      column: pos.column,
+      message:
+        `feed ${feed.partner}/${feed.id} has no golden sample: add ${samplesFolder(feed)}/<name>.csv ` +
+        '(partner-etl validate --update writes its expected output)',
+    });
+  }
 }
 
 /** Loads the configuration or throws a `ConfigError` listing every problem (warnings do not throw). */
@@ -129,7 +157,8 @@ function loadPartnerFile(
     return undefined;
   }
   const lines = new LineCounter();
-  const doc = parseDocument(readFileSync(path, 'utf8'), { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
+  const source = readFileSync(path, 'utf8');
+  const doc = parseDocument(source, { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
     for (const err of doc.errors) {
       const pos = err.linePos?.[0] ?? { line: 1, col: 1 };
@@ -179,6 +208,11 @@ function loadPartnerFile(
     const pos = at(p);
     problems.push({ severity: 'warning', file, line: pos.line, column: pos.column, message });
   };
+  // A position inside a string value (an expression): exact line and column, block scalars included.
+  const reportIn = (p: Path, index: number, message: string, value?: unknown, severity: ConfigProblem['severity'] = 'error') => {
+    const pos = positionInScalar(doc.getIn(p, true), source, lines, index) ?? at(p);
+    problems.push({ ...problem(file, pos.line, pos.column, message, value), severity });
+  };
 
   const expectedName = `${raw.id}.yaml`;
   if (PARTNER_ID.test(raw.id) && file !== `partners/${expectedName}`) {
@@ -195,7 +229,7 @@ function loadPartnerFile(
       return;
     }
     feedIds.set(rawFeed.id, index);
-    const feed = buildFeed(root, raw.id, rawFeed, ['feeds', index], doc, { report, warn, problems });
+    const feed = buildFeed(root, raw.id, rawFeed, ['feeds', index], doc, { report, reportIn, warn, problems });
     if (feed && !invalidFeeds.has(index)) feeds.push(feed);
   });
   const prefixes = raw.feeds.flatMap((f, index) =>
@@ -243,6 +277,7 @@ interface RawFeed {
     encoding?: Encoding;
     header?: boolean;
     columns?: string[];
+    optionalColumns?: string[];
     skipLines?: number;
     trim?: boolean;
     nullValues?: string[];
@@ -258,6 +293,8 @@ interface RawFeed {
 
 interface Reporter {
   report(path: Path, message: string, value?: unknown, where?: 'value' | 'key'): void;
+  /** Reports at character `index` of the string value at `path`. */
+  reportIn(path: Path, index: number, message: string, value?: unknown, severity?: ConfigProblem['severity']): void;
   warn(path: Path, message: string): void;
   problems: ConfigProblem[];
 }
@@ -278,7 +315,11 @@ function buildFeed(root: string, partner: string, raw: RawFeed, path: Path, doc:
     fail([], 'a feed needs exactly one of `mapping` (field -> expression) and `mappingFile` (one .jsonata file)', undefined, 'value');
   }
   if (raw.mapping && typeof raw.mapping === 'object') {
-    mapping = buildFieldMapping(raw.mapping, doc, path, fail);
+    const failIn = (name: string, index: number, message: string, value: unknown) => {
+      ok = false;
+      r.reportIn([...path, 'mapping', name], index, message, value);
+    };
+    mapping = buildFieldMapping(raw.mapping, doc, path, fail, failIn);
   }
   if (typeof raw.mappingFile === 'string') {
     const rel = `mappings/${partner}/${raw.mappingFile}`;
@@ -289,7 +330,7 @@ function buildFeed(root: string, partner: string, raw: RawFeed, path: Path, doc:
         mapping ??= { kind: 'expression', file: raw.mappingFile, expression: text };
       } catch (err) {
         const e = err as ExpressionSyntaxError;
-        const pos = positionInText(text, e.position);
+        const pos = positionInText(text, errorIndex(e) + 1);
         ok = false;
         r.problems.push(problem(rel, pos.line, pos.column, `JSONata: ${e.message}`, tokenAt(text, e.position)));
       }
@@ -303,6 +344,8 @@ function buildFeed(root: string, partner: string, raw: RawFeed, path: Path, doc:
     schema = parseSchema(schemaText, schemaRel, r.problems);
     if (!schema) ok = false;
   }
+
+  if (mapping) checkColumnReads(partner, raw, csv, mapping, path, r, () => (ok = false));
 
   if (mapping && schema) {
     const tree = mapping.kind === 'fields' ? fieldTree(mapping.fields) : expressionTree(mapping.expression);
@@ -356,7 +399,81 @@ function buildCsv(raw: NonNullable<RawFeed['csv']>, fail: (p: Path, message: str
     trim: raw.trim ?? false,
     nullValues: raw.nullValues ?? [''],
   };
-  return raw.columns ? { ...csv, columns: raw.columns } : csv;
+  const optional = raw.optionalColumns;
+  if (optional && raw.header === false) {
+    fail(['optionalColumns'], "optionalColumns needs a header: with header: false the columns are the file's, by position", optional);
+  }
+  optional?.forEach((name, i) => {
+    if (raw.columns?.includes(name)) {
+      fail(
+        ['optionalColumns', i],
+        'a column is either in columns (files must have it) or in optionalColumns (files may lack it), not both',
+        name,
+      );
+    }
+  });
+  return {
+    ...csv,
+    ...(raw.columns ? { columns: raw.columns } : {}),
+    ...(optional ? { optionalColumns: optional } : {}),
+  };
+}
+
+/**
+ * Every column the mapping reads must be one the file has: with declared `columns`, each read
+ * column is declared or optional. (Without `columns`, the header of each golden sample, and of each
+ * file at run time, is checked.) An optional column the mapping never reads is a warning.
+ */
+function checkColumnReads(
+  partner: string,
+  raw: RawFeed,
+  csv: CsvConfig,
+  mapping: MappingConfig,
+  feedPath: Path,
+  r: Reporter,
+  markFailed: () => void,
+): void {
+  const reads: { read: ColumnRead; report: (message: string, value: unknown) => void }[] = [];
+  let wholeRow = false;
+  if (mapping.kind === 'fields') {
+    for (const field of mapping.fields) {
+      const found = findColumnReads(field.expression);
+      wholeRow ||= found.wholeRow;
+      for (const read of found.reads) {
+        reads.push({ read, report: (m, v) => r.reportIn([...feedPath, 'mapping', field.name], read.offset, m, v) });
+      }
+    }
+  } else {
+    const file = `mappings/${partner}/${mapping.file}`;
+    const found = findColumnReads(mapping.expression);
+    wholeRow = found.wholeRow;
+    for (const read of found.reads) {
+      const pos = positionInText(mapping.expression, read.offset + 1);
+      reads.push({ read, report: (m, v) => r.problems.push(problem(file, pos.line, pos.column, m, v)) });
+    }
+  }
+  const optional = csv.optionalColumns ?? [];
+  if (csv.columns) {
+    const known = new Set([...csv.columns, ...optional]);
+    const reported = new Set<string>();
+    for (const { read, report } of reads) {
+      if (known.has(read.column) || reported.has(read.column)) continue;
+      reported.add(read.column);
+      markFailed();
+      const closest = closestColumn(read.column, csv.columns);
+      const hint = closest ? `; did you mean ${JSON.stringify(closest.name)}?` : '';
+      const fix = csv.header
+        ? 'add it to csv.columns, or to csv.optionalColumns if files may lack it'
+        : 'with header: false a row has only the columns listed there';
+      report(`the mapping reads column ${JSON.stringify(read.column)}, which is not in csv.columns${hint} (${fix})`, read.column);
+    }
+  }
+  if (wholeRow || !raw.csv?.optionalColumns) return;
+  const readColumns = new Set(reads.map((x) => x.read.column));
+  optional.forEach((name, i) => {
+    if (!readColumns.has(name))
+      r.warn([...feedPath, 'csv', 'optionalColumns', i], `optionalColumns lists ${JSON.stringify(name)}, which the mapping never reads`);
+  });
 }
 
 function buildFieldMapping(
@@ -364,6 +481,7 @@ function buildFieldMapping(
   doc: Document,
   feedPath: Path,
   fail: (p: Path, message: string, value?: unknown, where?: 'value' | 'key') => void,
+  failIn: (name: string, index: number, message: string, value: unknown) => void,
 ): MappingConfig | undefined {
   // Field order comes from the YAML node, not from the JS object, whose integer-like keys would move first.
   const node = doc.getIn([...feedPath, 'mapping'], true);
@@ -386,8 +504,7 @@ function buildFieldMapping(
     } catch (err) {
       ok = false;
       const e = err as ExpressionSyntaxError;
-      const where = e.position === undefined ? '' : ` at character ${e.position}`;
-      fail(['mapping', name], `JSONata${where}: ${e.message}`, expression);
+      failIn(name, errorIndex(e), `JSONata: ${e.message}`, expression);
       continue;
     }
     fields.push({ name, path, expression });
@@ -442,7 +559,17 @@ function parseSchema(text: string, file: string, problems: ConfigProblem[]): Rec
   return schema as Record<string, unknown>;
 }
 
-/** Line and column of a 1-based character position (JSONata's convention). */
+/**
+ * The character a JSONata syntax error points at (0-based): the last character of the token it
+ * stopped at, or for an error at the end, the last character that is not white space.
+ */
+function errorIndex(e: ExpressionSyntaxError): number {
+  const index = Math.max(0, (e.position ?? 1) - 1);
+  if (index < e.expression.trimEnd().length) return index;
+  return Math.max(0, e.expression.trimEnd().length - 1);
+}
+
+/** Line and column of a 1-based character position. */
 function positionInText(text: string, offset: number | undefined): { line: number; column: number } {
   const before = text.slice(0, Math.max(0, (offset ?? 1) - 1));
   const lines = before.split('\n');

@@ -12,6 +12,11 @@ export interface DecodeOptions {
   readonly onBytes?: (bytes: number) => void;
 }
 
+/** Bytes looked at before decoding starts: the byte-order mark, and the NUL pattern of UTF-16 without one. */
+const SNIFF_BYTES = 1024;
+/** Fewer characters than this say nothing about UTF-16 (a lone emoji has a NUL byte in two bytes of four). */
+const MIN_SNIFF_PAIRS = 8;
+
 const BOMS: readonly { bytes: readonly number[]; encoding: Encoding }[] = [
   { bytes: [0xef, 0xbb, 0xbf], encoding: 'utf-8' },
   { bytes: [0xff, 0xfe], encoding: 'utf-16le' },
@@ -53,7 +58,7 @@ export async function* decodeStream(input: AsyncIterable<Uint8Array>, options: D
     let data: Buffer = chunk;
     if (!decoder) {
       head = Buffer.concat([head, chunk]);
-      if (head.length < 3) continue;
+      if (head.length < SNIFF_BYTES) continue;
       const picked = pickEncoding(head, options.encoding);
       decoder = createChunkDecoder(picked.encoding, () => lines);
       data = head.subarray(picked.bomLength);
@@ -76,7 +81,38 @@ function pickEncoding(head: Buffer, declared: Encoding): { encoding: Encoding; b
   for (const bom of BOMS) {
     if (bom.bytes.every((b, i) => head[i] === b)) return { encoding: bom.encoding, bomLength: bom.bytes.length };
   }
+  const utf16 = sniffUtf16(head.subarray(0, SNIFF_BYTES), declared.startsWith('utf-16') ? 0.5 : 0.3);
+  if (utf16 && utf16 !== declared) {
+    const where = utf16 === 'utf-16le' ? 'after' : 'before';
+    throw new FileLevelError(
+      'ENCODING_ERROR',
+      `the file looks like ${utf16.toUpperCase()} without a byte-order mark (a NUL byte ${where} most characters of its first ` +
+        `${Math.min(head.length, SNIFF_BYTES)} bytes), but the feed reads ${declared}: set csv.encoding: ${utf16}, or have the partner send a byte-order mark`,
+      1,
+    );
+  }
   return { encoding: declared, bomLength: 0 };
+}
+
+/**
+ * UTF-16 text that is mostly ASCII, as CSV headers and most cells are, has a NUL byte in every
+ * other position: odd positions for little-endian, even for big-endian. Text in any 8-bit encoding
+ * has almost none. Returns the UTF-16 flavour the bytes look like, if any: `minShare` of the
+ * characters must show the pattern (more when the feed already declares UTF-16 and the question is
+ * only which byte order).
+ */
+export function sniffUtf16(bytes: Uint8Array, minShare = 0.3): 'utf-16le' | 'utf-16be' | undefined {
+  const pairs = Math.floor(bytes.length / 2);
+  if (pairs < MIN_SNIFF_PAIRS) return undefined;
+  let nulOdd = 0;
+  let nulEven = 0;
+  for (let i = 0; i + 1 < bytes.length; i += 2) {
+    if (bytes[i] !== 0 && bytes[i + 1] === 0) nulOdd++;
+    else if (bytes[i] === 0 && bytes[i + 1] !== 0) nulEven++;
+  }
+  if (nulOdd >= pairs * minShare && nulEven * 4 <= nulOdd) return 'utf-16le';
+  if (nulEven >= pairs * minShare && nulOdd * 4 <= nulEven) return 'utf-16be';
+  return undefined;
 }
 
 function createChunkDecoder(encoding: Encoding, currentLine: () => number): ChunkDecoder {

@@ -1,5 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { FeedConfig } from '../model.js';
+import { closestColumn } from './column-names.js';
+import { findMappingColumnReads } from './column-reads.js';
 import { CsvTokenizer, type CsvRecord } from './csv-tokenizer.js';
 import { decodeStream } from './decode.js';
 import { compileMapping, MappingError, type CompiledMapping, type MappingOptions, type Row } from './mapping.js';
@@ -12,6 +14,17 @@ export interface CompiledFeed {
   readonly config: FeedConfig;
   readonly mapping: CompiledMapping;
   readonly validate: RecordValidator;
+  /** Columns a header must have: the declared `columns` and every column the mapping reads, less `optionalColumns`. */
+  readonly requiredColumns: readonly RequiredColumn[];
+}
+
+/** A column every file's header must have, and why. */
+export interface RequiredColumn {
+  readonly name: string;
+  /** Listed in `csv.columns`. */
+  readonly declared: boolean;
+  /** Read by the mapping (found statically). */
+  readonly read: boolean;
 }
 
 /** Compiles a feed's mapping and schema. Throws on a feed the config loader would have refused. */
@@ -20,7 +33,19 @@ export function compileFeed(config: FeedConfig, options?: MappingOptions): Compi
     config,
     mapping: compileMapping(config.mapping, options),
     validate: compileValidator(config.schema, createSchemaAjv()),
+    requiredColumns: requiredColumnsOf(config),
   };
+}
+
+function requiredColumnsOf(config: FeedConfig): RequiredColumn[] {
+  const declared = config.csv.columns ?? [];
+  const optional = new Set(config.csv.optionalColumns ?? []);
+  const read = findMappingColumnReads(config.mapping).columns.filter((c) => !optional.has(c));
+  const readSet = new Set(read);
+  return [
+    ...declared.map((name) => ({ name, declared: true, read: readSet.has(name) })),
+    ...read.filter((name) => !declared.includes(name)).map((name) => ({ name, declared: false, read: true })),
+  ];
 }
 
 /** Engine bounds that are not part of a feed's config. */
@@ -161,7 +186,7 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
   /** One record, synchronously unless the interpreter or a waiting sink is involved. */
   const processRecord = (record: CsvRecord): FileError | undefined | Promise<FileError | undefined> => {
     if (columns === undefined) {
-      const header = checkHeader(record, config);
+      const header = checkHeader(record, feed.requiredColumns);
       if ('code' in header) return header;
       columns = header.columns;
       protoColumn = columns.indexOf('__proto__');
@@ -247,8 +272,8 @@ function settled(wait: Promise<void> | undefined): Promise<undefined> | undefine
   return wait ? wait.then(() => undefined) : undefined;
 }
 
-/** Reads the header record: names must be unique, and the declared columns must all be there. */
-function checkHeader(record: CsvRecord, config: FeedConfig): { columns: readonly string[] } | FileError {
+/** Reads the header record: names must be unique, and the declared columns and those the mapping reads must all be there. */
+function checkHeader(record: CsvRecord, required: readonly RequiredColumn[]): { columns: readonly string[] } | FileError {
   if (record.error) {
     return { code: 'CSV_MALFORMED', message: `the header record is malformed: ${record.error}`, line: record.line };
   }
@@ -265,13 +290,23 @@ function checkHeader(record: CsvRecord, config: FeedConfig): { columns: readonly
     }
     seen.set(names[i]!, i);
   }
-  const missing = (config.csv.columns ?? []).filter((c) => !seen.has(c));
+  const missing = required.filter((c) => !seen.has(c.name));
   if (missing.length > 0) {
+    const described = missing.map((c) => {
+      const why = c.declared ? (c.read ? 'declared in columns, read by the mapping' : 'declared in columns') : 'read by the mapping';
+      const closest = closestColumn(c.name, names);
+      return `${JSON.stringify(c.name)} (${why}; ${closest ? `closest header name: ${JSON.stringify(closest.name)}` : 'no header name is close'})`;
+    });
+    const hint = missing.some((c) => !c.declared) ? '; a column files may lack goes in csv.optionalColumns' : '';
     return {
       code: 'MISSING_COLUMNS',
-      message: `the header lacks declared column${missing.length > 1 ? 's' : ''} ${missing.map((m) => JSON.stringify(m)).join(', ')} (header: ${record.raw})`,
+      message: `the header lacks column${missing.length > 1 ? 's' : ''} ${described.join(', ')}${hint} (header: ${JSON.stringify(truncate(record.raw, 500))})`,
       line: record.line,
     };
   }
   return { columns: names };
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}...` : text;
 }

@@ -168,6 +168,20 @@ describe('poison records in a batch of good ones', () => {
   });
 });
 
+describe('columns the mapping reads', () => {
+  it('a file whose header lacks one FAILS with MISSING_COLUMNS naming it and the closest header name, and publishes nothing', async () => {
+    const csv = 'customer_id,first_name,last_name,e-mail,country,signup_date,marketing_opt_in,tags\nC1,A,B,a@b.c,de,2024-01-01,Y,\n';
+    const object = await h.upload('acme/customers/renamed.csv', Buffer.from(csv));
+    expect((await h.invoke(h.sqsEvent(h.bodyOf(object)))).batchItemFailures).toEqual([]);
+    const [record] = await h.ledger.history(h.buckets.inbound, object.key);
+    expect(record).toMatchObject({ status: 'FAILED', rowsIn: 0, rowsOut: 0 });
+    expect(record!.outputKey).toBeUndefined();
+    expect(record!.errors?.[0]).toMatchObject({ code: 'MISSING_COLUMNS', line: 1 });
+    expect(record!.errors?.[0]?.message).toContain('"email" (read by the mapping; closest header name: "e-mail")');
+    expect(h.events.events.find((e) => e.detail.key === object.key)).toMatchObject({ detailType: 'FileFailed' });
+  });
+});
+
 describe('sockets', () => {
   it('200 early exits in a row leak no socket: the next call is still quick', async () => {
     const big = Buffer.concat([Buffer.from('wrong,header\n'), Buffer.alloc(2 * 1024 * 1024, 'x,y\n')]);

@@ -30,16 +30,46 @@ describe('partner-etl validate', () => {
     });
     const r = cli(['validate', '--root', root]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain(
-      'partners/acme.yaml:12:15: JSONata at character 8: Expected ")" before end of expression [S0203] ("$number(")',
-    );
+    expect(r.stdout).toContain('partners/acme.yaml:12:22: JSONata: Expected ")" before end of expression [S0203] ("$number(")');
     expect(r.stdout).toContain('partners/acme.yaml:15:16: feeds[0].output.dataset must be lowercase letters');
     expect(r.stdout).toContain('2 config errors');
+  });
+
+  it('warns about a feed without golden samples, at the feed, and still exits 0', () => {
+    const r = cli(['validate', '--root', makeConfigRoot(validFiles())]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      'partners/acme.yaml:5:9: warning: feed acme/orders has no golden sample: add mappings/acme/orders/samples/<name>.csv ' +
+        '(partner-etl validate --update writes its expected output)',
+    );
+  });
+
+  it('fails a sample whose header lacks a column the mapping reads, naming the closest header name', () => {
+    const root = makeConfigRoot({
+      ...validFiles(),
+      'partners/acme.yaml': VALID_PARTNER.replace('    csv:\n      columns: [id, amount]\n', ''),
+      'mappings/acme/orders/samples/day.csv': 'id,amount_eur\nA,1\n',
+      'mappings/acme/orders/samples/day.expected.ndjson': '{"id":"A","amount":1}\n',
+    });
+    const r = cli(['validate', '--root', root]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(
+      'the sample FAILED (MISSING_COLUMNS: the header lacks column "amount" (read by the mapping; closest header name: "amount_eur")',
+    );
   });
 
   it('exits 2 on a usage error', () => {
     expect(cli(['validate', '--bogus']).code).toBe(2);
     expect(cli(['frobnicate']).code).toBe(2);
+  });
+});
+
+describe('partner-etl --version', () => {
+  it('prints the version and exits 0', () => {
+    const r = cli(['--version']);
+    expect(r.code).toBe(0);
+    const { version } = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8'));
+    expect(r.stdout).toBe(`partner-etl ${version} (Node.js ${process.version})\n`);
   });
 });
 
@@ -98,6 +128,29 @@ describe('partner-etl transform', () => {
     expect(summary).toMatchObject({ status: 'FAILED', rowsIn: 0 });
     expect(summary.errors[0]).toMatchObject({ code: 'MISSING_COLUMNS', line: 1 });
     expect(r.stdout).toBe('');
+  });
+
+  it('refuses a UTF-16 file without a byte-order mark with ENCODING_ERROR and a hint, printing no NUL byte', () => {
+    const dir = tmp();
+    const input = join(dir, 'utf16.csv');
+    writeFileSync(input, Buffer.from('id,amount\nA,1\nB,2\n', 'utf16le'));
+    const r = cli(['transform', '--root', makeConfigRoot(validFiles()), '--feed', 'acme/orders', input]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('looks like UTF-16LE without a byte-order mark');
+    expect(r.stderr).toContain('set csv.encoding: utf-16le');
+    expect(r.stderr).toContain('[ENCODING_ERROR]');
+    expect(r.stderr).not.toContain('\u0000');
+  });
+
+  it('escapes control characters of file names, headers and cells on the terminal', () => {
+    const dir = tmp();
+    const input = join(dir, 'x\u001b[2J.csv');
+    writeFileSync(input, 'id\u0007,amount\u202e\nA,1\n');
+    const r = cli(['transform', '--root', makeConfigRoot(validFiles()), '--feed', 'acme/orders', input]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('acme/orders/x\\u001b[2J.csv');
+    expect(r.stderr).toContain('closest header name: "id\\u0007"');
+    for (const c of ['\u0007', '\u001b', '\u202e']) expect(r.stderr).not.toContain(c);
   });
 
   it('exits 2 for an unknown feed or a missing file', () => {

@@ -139,9 +139,9 @@ describe('problems, each with file, line, column, message and value', () => {
     ]);
   });
 
-  it('reports an expression that does not compile, at its value, with the expression', () => {
+  it('reports an expression that does not compile at the exact line and column of the problem, with the expression', () => {
     expect(withPartner(VALID_PARTNER.replace('$number(amount)', '$number(amount'))).toEqual([
-      'partners/acme.yaml:12:15: JSONata at character 14: Expected ")" before end of expression [S0203] ("$number(amount")',
+      'partners/acme.yaml:12:28: JSONata: Expected ")" before end of expression [S0203] ("$number(amount")',
     ]);
   });
 
@@ -185,7 +185,7 @@ describe('problems, each with file, line, column, message and value', () => {
       type: 'object',
       properties: { customer: { type: 'object', required: ['email', 'name'] } },
     });
-    const yaml = VALID_PARTNER.replace('      id: id\n', '      id: id\n      customer.email: "x"\n');
+    const yaml = VALID_PARTNER.replace('      id: id\n', '      id: id\n      customer.email: "1"\n');
     expect(withPartner(yaml, { 'mappings/acme/orders.schema.json': schema })).toEqual([
       'partners/acme.yaml:11:7: the schema requires /customer/name but the mapping does not produce it (schema orders.schema.json)',
     ]);
@@ -254,7 +254,7 @@ describe('problems, each with file, line, column, message and value', () => {
     const problems = withPartner(broken, { 'partners/zed.yaml': 'id: zed\n' });
     expect(problems).toEqual([
       'partners/acme.yaml:3:8: owner must be an e-mail address ("nobody")',
-      'partners/acme.yaml:12:15: JSONata at character 8: Expected ")" before end of expression [S0203] ("$number(")',
+      'partners/acme.yaml:12:22: JSONata: Expected ")" before end of expression [S0203] ("$number(")',
       'partners/acme.yaml:15:16: feeds[0].output.dataset must be lowercase letters, digits, "_" and "-", starting with a letter ("Orders")',
       'partners/zed.yaml:1:1: the file is missing required key "name"',
       'partners/zed.yaml:1:1: the file is missing required key "owner"',
@@ -267,6 +267,83 @@ describe('problems, each with file, line, column, message and value', () => {
     expect(() => requireValidConfig(root)).toThrow(ConfigError);
     expect(() => requireValidConfig(root)).toThrow(
       'partners/acme.yaml:5:9: feeds[0].id must be lowercase letters, digits and "-", starting with a letter ("Orders")',
+    );
+  });
+});
+
+describe('columns the mapping reads', () => {
+  it('must be declared when columns are, reported at the name inside the expression with the closest declared column', () => {
+    const yaml = VALID_PARTNER.replace(
+      '      amount: $number(amount)\n',
+      '      amount: $number(amount)\n      total: $number(ammount) * 2\n',
+    );
+    expect(withPartner(yaml)).toEqual([
+      'partners/acme.yaml:13:22: the mapping reads column "ammount", which is not in csv.columns; did you mean "amount"? ' +
+        '(add it to csv.columns, or to csv.optionalColumns if files may lack it) ("ammount")',
+    ]);
+  });
+
+  it('accepts a column declared optional, and warns about an optional column nothing reads', () => {
+    const yaml = VALID_PARTNER.replace(
+      '      columns: [id, amount]\n',
+      '      columns: [id, amount]\n      optionalColumns: [note, unused]\n',
+    ).replace('      amount: $number(amount)\n', '      amount: $number(amount)\n      note: note\n');
+    const { config, problems } = loadPlatformConfig(makeConfigRoot({ ...validFiles(), 'partners/acme.yaml': yaml }));
+    expect(problems.map(formatProblem)).toEqual([
+      'partners/acme.yaml:10:31: warning: optionalColumns lists "unused", which the mapping never reads',
+    ]);
+    expect(config.partners[0]!.feeds[0]!.csv.optionalColumns).toEqual(['note', 'unused']);
+  });
+
+  it('refuses optionalColumns without a header and a column both declared and optional', () => {
+    const noHeader = VALID_PARTNER.replace(
+      '      columns: [id, amount]\n',
+      '      header: false\n      columns: [id, amount]\n      optionalColumns: [note]\n',
+    );
+    expect(withPartner(noHeader)[0]).toBe(
+      'partners/acme.yaml:11:24: optionalColumns needs a header: with header: false the columns are the file\'s, by position (["note"])',
+    );
+    const both = VALID_PARTNER.replace('      columns: [id, amount]\n', '      columns: [id, amount]\n      optionalColumns: [amount]\n');
+    expect(withPartner(both)).toEqual([
+      'partners/acme.yaml:10:25: a column is either in columns (files must have it) or in optionalColumns (files may lack it), not both ("amount")',
+    ]);
+  });
+
+  it('without a header, must be one of the columns', () => {
+    const yaml = VALID_PARTNER.replace('      columns: [id, amount]\n', '      header: false\n      columns: [id, amount]\n').replace(
+      '      id: id\n',
+      '      id: idd\n',
+    );
+    expect(withPartner(yaml)).toEqual([
+      'partners/acme.yaml:12:11: the mapping reads column "idd", which is not in csv.columns; did you mean "id"? ' +
+        '(with header: false a row has only the columns listed there) ("idd")',
+    ]);
+  });
+
+  it('are reported in a mapping file at their own line and column', () => {
+    const yaml = VALID_PARTNER.replace(/ {4}mapping:\n.*\n.*\n/, '    mappingFile: orders.jsonata\n');
+    expect(withPartner(yaml, { 'mappings/acme/orders.jsonata': '{\n  "id": id,\n  "amount": $number(`amount EUR`)\n}' })).toEqual([
+      'mappings/acme/orders.jsonata:3:21: the mapping reads column "amount EUR", which is not in csv.columns; did you mean "amount"? ' +
+        '(add it to csv.columns, or to csv.optionalColumns if files may lack it) ("amount EUR")',
+    ]);
+  });
+});
+
+describe('JSONata errors inside YAML strings', () => {
+  const withAmount = (value: string) => VALID_PARTNER.replace('      amount: $number(amount)\n', `      amount: ${value}\n`);
+
+  it('point at the exact line and column inside a literal block scalar', () => {
+    const block = '|\n        (\n          $x := $number(amount);\n          $x > 0 ? $x : $error("negative"\n        )\n';
+    expect(withPartner(withAmount(block))).toEqual([
+      'partners/acme.yaml:16:9: JSONata: Expected ")" before end of expression [S0203] ' +
+        '("(\\n  $x := $number(amount);\\n  $x > 0 ? $x : $error(\\"negative\\"\\n)\\n")',
+    ]);
+  });
+
+  it('point at the exact column inside quotes and folded blocks', () => {
+    expect(withPartner(withAmount('"$number(amount) +"'))[0]).toMatch(/^partners\/acme\.yaml:12:32: JSONata: Unexpected end of expression/);
+    expect(withPartner(withAmount('>\n        $number(amount)\n        + * 2\n'))[0]).toMatch(
+      /^partners\/acme\.yaml:14:13: JSONata: Syntax error: 2/,
     );
   });
 });

@@ -26,6 +26,42 @@ async function decodeError(bytes: Uint8Array, encoding: Encoding, chunkSize?: nu
 
 const utf16be = (s: string) => Buffer.from(s, 'utf16le').swap16();
 
+describe('UTF-16 without a byte-order mark', () => {
+  const header = 'order_id,amount,customer_email\nA-1,19.99,jane@example.com\n';
+
+  it.each([
+    ['utf-16le', Buffer.from(header, 'utf16le')],
+    ['utf-16be', utf16be(header)],
+  ] as const)(
+    'is recognised as %s by its NUL bytes and refused with a hint, whatever 8-bit encoding is declared',
+    async (flavour, bytes) => {
+      for (const declared of ['utf-8', 'windows-1252', 'latin1'] as const) {
+        for (const chunkSize of [bytes.length, 7, 1]) {
+          const err = await decodeError(bytes, declared, chunkSize);
+          expect(err.code).toBe('ENCODING_ERROR');
+          expect(err.line).toBe(1);
+          expect(err.message).toContain(`looks like ${flavour.toUpperCase()} without a byte-order mark`);
+          expect(err.message).toContain(`set csv.encoding: ${flavour}`);
+          expect(err.message).not.toContain('\u0000');
+        }
+      }
+    },
+  );
+
+  it('names the other byte order when the feed declares the wrong one', async () => {
+    const err = await decodeError(utf16be(header), 'utf-16le');
+    expect(err.message).toContain('set csv.encoding: utf-16be');
+    expect(await decode(Buffer.from(header, 'utf16le'), 'utf-16le')).toBe(header);
+  });
+
+  it('leaves 8-bit text, a few characters and non-Latin UTF-16 alone', async () => {
+    expect(await decode(Buffer.from('a;b\nÄ;ü\n', 'latin1'), 'latin1')).toBe('a;b\nÄ;ü\n');
+    expect(await decode(Buffer.from('a,b', 'utf8'), 'utf-8')).toBe('a,b');
+    expect(await decode(Buffer.from('😀', 'utf16le'), 'utf-16le')).toBe('😀');
+    expect(await decode(Buffer.from('名前,金額\n田中,100\n'.repeat(5), 'utf16le'), 'utf-16le')).toBe('名前,金額\n田中,100\n'.repeat(5));
+  });
+});
+
 describe('byte-order marks', () => {
   it.each([
     ['UTF-8', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('a,b\né', 'utf8')])],

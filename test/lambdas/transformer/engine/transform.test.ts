@@ -51,8 +51,46 @@ describe('file outcome', () => {
     const run = await runEngine(makeFeed({ csv: { columns: ['a', 'x', 'y'] } }), 'a,b\n1,2\n');
     expect(run.outcome.status).toBe('FAILED');
     expect(run.outcome.errors).toEqual([
-      { code: 'MISSING_COLUMNS', message: 'the header lacks declared columns "x", "y" (header: a,b)', line: 1 },
+      {
+        code: 'MISSING_COLUMNS',
+        message:
+          'the header lacks columns "x" (declared in columns; no header name is close), "y" (declared in columns; no header name is close) (header: "a,b")',
+        line: 1,
+      },
     ]);
+  });
+
+  it('fails with MISSING_COLUMNS naming a column the mapping reads and the closest header name', async () => {
+    const feed = makeFeed({ mapping: fields({ make: '`Aircraft Make`', model: '`Aircraft Model`', cost: '$number(`Cost Total $`)' }) });
+    const run = await runEngine(feed, 'Aircraft Make,Aircraft Make Model,Cost Total $\nBOEING,737,100\n');
+    expect(run.outcome).toMatchObject({ status: 'FAILED', rowsIn: 0, rowsOut: 0 });
+    expect(run.outcome.errors).toEqual([
+      {
+        code: 'MISSING_COLUMNS',
+        message:
+          'the header lacks column "Aircraft Model" (read by the mapping; closest header name: "Aircraft Make Model"); ' +
+          'a column files may lack goes in csv.optionalColumns (header: "Aircraft Make,Aircraft Make Model,Cost Total $")',
+        line: 1,
+      },
+    ]);
+    expect(run.output).toBe('');
+  });
+
+  it('runs a file lacking a column the mapping reads when the column is optional', async () => {
+    const feed = makeFeed({
+      mapping: fields({ id: 'id', note: '$exists(note) ? note : "-"' }),
+      csv: { optionalColumns: ['note'] },
+    });
+    expect((await runEngine(feed, 'id\n1\n')).records).toEqual([{ id: '1', note: '-' }]);
+    expect((await runEngine(feed, 'id,note\n1,x\n')).records).toEqual([{ id: '1', note: 'x' }]);
+    expect((await runEngine(makeFeed({ mapping: fields({ id: 'id', note: 'note' }) }), 'id\n1\n')).outcome.errors[0]).toMatchObject({
+      code: 'MISSING_COLUMNS',
+    });
+  });
+
+  it('does not check names the mapping reads inside paths, filters or $source', async () => {
+    const feed = makeFeed({ mapping: fields({ a: '$split(tags, ";")[$ != "x"]', k: '$source.key', n: '$keys($)' }) });
+    expect((await runEngine(feed, 'tags\nx;y\n')).outcome.status).toBe('SUCCEEDED');
   });
 
   it('fails a header that names a column twice', async () => {
@@ -214,6 +252,7 @@ describe('mapping semantics', () => {
   it('builds nested objects from dotted names, in YAML order, leaving out undefined results', async () => {
     const feed = makeFeed({
       mapping: fields({ 'z.last': 'b', id: 'a', 'z.first': 'a', missing: 'nope', 'deep.er.est': '1' }),
+      csv: { optionalColumns: ['nope'] },
     });
     const run = await runEngine(feed, 'a,b\n1,2\n');
     expect(run.output).toBe('{"z":{"last":"2","first":"1"},"id":"1","deep":{"er":{"est":1}}}\n');
@@ -236,7 +275,8 @@ describe('mapping semantics', () => {
   });
 
   it('does not let a row reach Object.prototype members through missing columns', async () => {
-    const run = await runEngine(makeFeed({ mapping: fields({ c: 'constructor', t: 'toString' }) }), 'a\n1\n');
+    const feed = makeFeed({ mapping: fields({ c: 'constructor', t: 'toString' }), csv: { optionalColumns: ['constructor', 'toString'] } });
+    const run = await runEngine(feed, 'a\n1\n');
     expect(run.records).toEqual([{}]);
   });
 
