@@ -23,9 +23,10 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   program
     .command('validate')
     .description('check every partner file, expression and schema, then run every golden sample against its expected output')
+    .option('--update', "write or refresh each differing sample's expected output from the engine, after showing the diff")
     .addOption(rootOption())
-    .action(async (options: { root: string }) => {
-      setExitCode(await runValidateCommand({ root: resolve(options.root) }));
+    .action(async (options: { root: string; update?: boolean }) => {
+      setExitCode(await runValidateCommand({ root: resolve(options.root), update: options.update ?? false }));
     });
 
   program

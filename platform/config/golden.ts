@@ -1,10 +1,21 @@
-import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  createReadStream,
+  existsSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join, sep } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { FeedConfig, PlatformConfig } from '../../lambdas/transformer/model.js';
 import { listFeeds } from '../../lambdas/transformer/model.js';
 import type { FileOutcome } from '../../lambdas/transformer/engine/outcome.js';
 import { compileFeed, transformFile } from '../../lambdas/transformer/engine/transform.js';
+import { recordDifferences } from './golden-diff.js';
 
 /** One golden case: a sample CSV of a feed with the output (and rejects) it must produce. */
 export interface GoldenCase {
@@ -81,10 +92,10 @@ export async function runGoldenCase(root: string, c: GoldenCase): Promise<Golden
   if (!existsSync(join(root, c.expected))) {
     differences.push(`${c.expected}: missing; write the output the sample must produce (one JSON object per line)`);
   } else {
-    differences.push(...compareBytes(c.expected, readFileSync(join(root, c.expected)), actual.output));
+    differences.push(...compareRecords(c.expected, readFileSync(join(root, c.expected)), actual.output, c.feed.output.format));
   }
   const expectedRejects = existsSync(join(root, c.expectedRejects)) ? readFileSync(join(root, c.expectedRejects)) : Buffer.alloc(0);
-  differences.push(...compareBytes(c.expectedRejects, expectedRejects, actual.rejects));
+  differences.push(...compareRecords(c.expectedRejects, expectedRejects, actual.rejects, 'ndjson'));
   return { case: c, outcome, actual, differences };
 }
 
@@ -110,6 +121,60 @@ export function compareBytes(file: string, expected: Buffer, actual: Buffer): st
   const column = expected.subarray(lineStart, at).toString('utf8').length + 1;
   const where = `${file}:${line}:${column}: `;
   return [`${where}expected ${lineAt(expected, lineStart)}\n${' '.repeat(where.length)}got      ${lineAt(actual, lineStart)}`];
+}
+
+/** A golden file as it is and as the engine's current output would make it (`undefined`: no such file). */
+export interface GoldenFileChange {
+  /** Relative to the config root. */
+  readonly file: string;
+  readonly before: Buffer | undefined;
+  readonly after: Buffer | undefined;
+}
+
+/**
+ * What `validate --update` would write for a case: the expected output, and the expected rejects
+ * (removed when no row is rejected). Only for a sample that does not fail: a FAILED file has no
+ * output to record.
+ */
+export function goldenChanges(root: string, result: GoldenResult): GoldenFileChange[] {
+  if (result.outcome.status === 'FAILED') return [];
+  const c = result.case;
+  const read = (file: string) => (existsSync(join(root, file)) ? readFileSync(join(root, file)) : undefined);
+  const changes: GoldenFileChange[] = [];
+  const output = read(c.expected);
+  if (!output || !output.equals(result.actual.output)) changes.push({ file: c.expected, before: output, after: result.actual.output });
+  const rejects = read(c.expectedRejects);
+  const wantRejects = result.actual.rejects.length > 0 ? result.actual.rejects : undefined;
+  if (rejects === undefined ? wantRejects !== undefined : !wantRejects || !rejects.equals(wantRejects)) {
+    changes.push({ file: c.expectedRejects, before: rejects, after: wantRejects });
+  }
+  return changes;
+}
+
+/** Writes (atomically, through a temporary file beside it) or removes each file; never through a symbolic link or out of the root. */
+export function applyGoldenChanges(root: string, changes: readonly GoldenFileChange[]): void {
+  const realRoot = realpathSync(root);
+  for (const change of changes) {
+    const path = join(root, change.file);
+    const folder = realpathSync(dirname(path));
+    if (folder !== realRoot && !folder.startsWith(realRoot + sep)) throw new Error(`${change.file} is outside ${root}; not written`);
+    if (existsSync(path) && lstatSync(path).isSymbolicLink()) throw new Error(`${change.file} is a symbolic link; not written`);
+    if (change.after === undefined) {
+      rmSync(path, { force: true });
+    } else {
+      const temp = `${path}.${process.pid}.partial`;
+      writeFileSync(temp, change.after);
+      renameSync(temp, path);
+    }
+  }
+}
+
+/** The first differing bytes, then what differs record by record and field by field. */
+function compareRecords(file: string, expected: Buffer, actual: Buffer, format: 'ndjson' | 'json'): string[] {
+  const [first] = compareBytes(file, expected, actual);
+  if (first === undefined) return [];
+  const fields = recordDifferences(expected, actual, format).map((line) => `  ${visible(line)}`);
+  return [[first, ...fields].join('\n')];
 }
 
 /** The line starting at `start`, printable on a terminal, or what stands in for it. */

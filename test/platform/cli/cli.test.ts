@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -56,6 +56,66 @@ describe('partner-etl validate', () => {
     expect(r.stdout).toContain(
       'the sample FAILED (MISSING_COLUMNS: the header lacks column "amount" (read by the mapping; closest header name: "amount_eur")',
     );
+  });
+
+  it('--update shows the diff, then writes the expected output and rejects; the next validate passes', () => {
+    const root = makeConfigRoot({
+      ...validFiles(),
+      'partners/acme.yaml': VALID_PARTNER.replace(
+        'output:\n      dataset: orders\n',
+        'output:\n      dataset: orders\n    errors:\n      maxRejectedPercent: 50\n',
+      ),
+      'mappings/acme/orders/samples/new.csv': 'id,amount\nA,1\n',
+      'mappings/acme/orders/samples/old.csv': 'id,amount\nA,1\nB,x\nC,3\n',
+      'mappings/acme/orders/samples/old.expected.ndjson': '{"id":"A","amount":1}\n{"id":"C","amount":4}\n',
+      'mappings/acme/orders/samples/bad.csv': 'id,amount\nA,x\n',
+    });
+    const r = cli(['validate', '--update', '--root', root]);
+    expect(r.code).toBe(1); // bad.csv FAILS and is never recorded
+    expect(r.stdout).toContain(
+      [
+        'upd  mappings/acme/orders/samples/new.csv -> SUCCEEDED (1 in, 1 out, 0 rejected)',
+        '--- /dev/null',
+        '+++ mappings/acme/orders/samples/new.expected.ndjson',
+        '@@ -0,0 +1,1 @@',
+        '+{"id":"A","amount":1}',
+        'upd  mappings/acme/orders/samples/old.csv -> PARTIAL (3 in, 2 out, 1 rejected)',
+        '--- mappings/acme/orders/samples/old.expected.ndjson',
+        '+++ mappings/acme/orders/samples/old.expected.ndjson',
+        '@@ -1,2 +1,2 @@',
+        ' {"id":"A","amount":1}',
+        '-{"id":"C","amount":4}',
+        '+{"id":"C","amount":3}',
+        '--- /dev/null',
+        '+++ mappings/acme/orders/samples/old.expected-rejects.ndjson',
+      ].join('\n'),
+    );
+    expect(r.stdout).toContain('FAIL mappings/acme/orders/samples/bad.csv');
+    expect(r.stdout).toContain('not updated: a sample must end SUCCEEDED or PARTIAL');
+    expect(r.stdout).toContain('3 samples: 0 config errors, 1 failing sample, 2 updated');
+    expect(readFileSync(join(root, 'mappings/acme/orders/samples/old.expected.ndjson'), 'utf8')).toBe(
+      '{"id":"A","amount":1}\n{"id":"C","amount":3}\n',
+    );
+    expect(readFileSync(join(root, 'mappings/acme/orders/samples/old.expected-rejects.ndjson'), 'utf8')).toContain(
+      '"code":"MAPPING_ERROR"',
+    );
+    expect(existsSync(join(root, 'mappings/acme/orders/samples/bad.expected.ndjson'))).toBe(false);
+
+    rmSync(join(root, 'mappings/acme/orders/samples/bad.csv'));
+    const again = cli(['validate', '--root', root]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('2 samples: 0 config errors, 0 failing samples');
+  });
+
+  it('--update never writes through a symbolic link', () => {
+    const outside = join(tmp(), 'victim.txt');
+    writeFileSync(outside, 'keep me');
+    const root = makeConfigRoot({ ...validFiles(), 'mappings/acme/orders/samples/s.csv': 'id,amount\nA,1\n' });
+    symlinkSync(outside, join(root, 'mappings/acme/orders/samples/s.expected.ndjson'));
+    const r = cli(['validate', '--update', '--root', root]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('s.expected.ndjson is a symbolic link; not written');
+    expect(readFileSync(outside, 'utf8')).toBe('keep me');
   });
 
   it('exits 2 on a usage error', () => {

@@ -47,12 +47,32 @@ describe('the golden runner', () => {
     expect(result.actual.rejects.length).toBe(0);
   });
 
-  it('reports the first differing line of each side, with line and column', async () => {
+  it('reports the first differing line of each side, with line and column, then each field that differs', async () => {
     const result = await sample('{"id":"A","amount":1}\n{"id":"B","amount":3}\n');
     expect(result.differences).toEqual([
       'mappings/acme/orders/samples/day.expected.ndjson:2:20: expected {"id":"B","amount":3}\n' +
-        '                                                       got      {"id":"B","amount":2}',
+        '                                                       got      {"id":"B","amount":2}\n' +
+        '  record 2 (line 2) /amount: expected 3, got 2',
     ]);
+  });
+
+  it.each([
+    ['a missing field', '{"id":"A"}\n{"id":"B","amount":2}\n', ['record 1 (line 1) /amount: expected no field, got 1']],
+    ['an extra field', '{"id":"A","amount":1,"x":[1]}\n{"id":"B","amount":2}\n', ['record 1 (line 1) /x: expected [1], got no field']],
+    [
+      'key order',
+      '{"amount":1,"id":"A"}\n{"id":"B","amount":2}\n',
+      ['record 1 (line 1): the same values written differently (key order: expected amount, id; got id, amount)'],
+    ],
+    ['a record too many', `${EXACT}{"id":"C","amount":3}\n`, ['record 3 (line 3): expected {"id":"C","amount":3}, got no record']],
+    [
+      'a line that is not JSON',
+      'oops\n{"id":"B","amount":2}\n',
+      ['record 1 (line 1): expected oops, got {"id":"A","amount":1} (not JSON)'],
+    ],
+  ])('lists field differences for %s', async (_what, expected, fields) => {
+    const [difference] = (await sample(expected)).differences;
+    expect(difference!.split('\n').slice(2)).toEqual(fields.map((f) => `  ${f}`));
   });
 
   // Each of these passed the old runner, which parsed and re-serialised both sides and dropped blank lines.
