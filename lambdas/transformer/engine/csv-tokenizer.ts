@@ -24,6 +24,8 @@ export interface TokenizerOptions {
   readonly skipLines: number;
   /** Longest record, in characters; a longer one is rejected (its content dropped as it streams). */
   readonly maxRecordChars: number;
+  /** The physical line of the first character (a split chunk starts inside the file); default 1. */
+  readonly firstLine?: number;
 }
 
 export interface CsvRecord {
@@ -92,6 +94,7 @@ export class CsvTokenizer {
     this.trim = options.trim;
     this.maxRecordChars = options.maxRecordChars;
     this.skipRemaining = options.skipLines;
+    this.line = options.firstLine ?? 1;
   }
 
   push(text: string): CsvRecord[] {

@@ -10,10 +10,15 @@ export interface DecodeOptions {
   readonly maxBytes: number;
   /** Called with the running byte count after every chunk (progress reporting). */
   readonly onBytes?: (bytes: number) => void;
+  /**
+   * Where the input starts when it is a byte range of a file (a split chunk): `encoding` is then the
+   * one the file's start settled (no BOM is looked for), and errors name offsets and lines of the file.
+   */
+  readonly start?: { readonly textOffset: number; readonly line: number };
 }
 
 /** Bytes looked at before decoding starts: the byte-order mark, and the NUL pattern of UTF-16 without one. */
-const SNIFF_BYTES = 1024;
+export const SNIFF_BYTES = 1024;
 /** Fewer characters than this say nothing about UTF-16 (a lone emoji has a NUL byte in two bytes of four). */
 const MIN_SNIFF_PAIRS = 8;
 
@@ -37,16 +42,19 @@ interface ChunkDecoder {
  */
 export async function* decodeStream(input: AsyncIterable<Uint8Array>, options: DecodeOptions): AsyncGenerator<string> {
   let bytes = 0;
-  let lines = 1; // line of the next decoded character, for error messages
+  let lines = options.start?.line ?? 1; // line of the next decoded character, for error messages
   let endsWithCR = false; // a CRLF split across two chunks is one line break, not two
   let decoder: ChunkDecoder | undefined;
   let head = Buffer.alloc(0); // bytes held back until the BOM question is settled
 
+  /** The line an invalid byte is on, after `text` (not emitted yet); a CRLF split across pieces is one line break. */
+  const lineAfter = (text: string): number => lines + countLineBreaks(text) - (endsWithCR && text.charCodeAt(0) === 10 ? 1 : 0);
   const emit = (text: string): string => {
-    lines += countLineBreaks(text) - (endsWithCR && text.charCodeAt(0) === 10 ? 1 : 0);
+    lines = lineAfter(text);
     endsWithCR = text.charCodeAt(text.length - 1) === 13;
     return text;
   };
+  if (options.start) decoder = createChunkDecoder(options.encoding, lineAfter, options.start.textOffset);
 
   for await (const raw of input) {
     const chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
@@ -60,24 +68,37 @@ export async function* decodeStream(input: AsyncIterable<Uint8Array>, options: D
       head = Buffer.concat([head, chunk]);
       if (head.length < SNIFF_BYTES) continue;
       const picked = pickEncoding(head, options.encoding);
-      decoder = createChunkDecoder(picked.encoding, () => lines);
+      decoder = createChunkDecoder(picked.encoding, lineAfter);
       data = head.subarray(picked.bomLength);
     }
-    const text = decoder.write(data);
-    if (text) yield emit(text);
+    yield* decodePiece(decoder, data, emit);
   }
   if (!decoder) {
     if (head.length === 0) return;
     const picked = pickEncoding(head, options.encoding);
-    decoder = createChunkDecoder(picked.encoding, () => lines);
-    const text = decoder.write(head.subarray(picked.bomLength));
-    if (text) yield emit(text);
+    decoder = createChunkDecoder(picked.encoding, lineAfter);
+    yield* decodePiece(decoder, head.subarray(picked.bomLength), emit);
   }
-  const rest = decoder.end();
-  if (rest) yield emit(rest);
+  yield* decodePiece(decoder, undefined, emit);
 }
 
-function pickEncoding(head: Buffer, declared: Encoding): { encoding: Encoding; bomLength: number } {
+/**
+ * One piece through the decoder (`undefined`: the end of the input). On invalid bytes the text before
+ * them is read first, so what a failed file counts never depends on how its bytes were chunked.
+ */
+function* decodePiece(decoder: ChunkDecoder, data: Uint8Array | undefined, emit: (text: string) => string): Generator<string> {
+  let text: string;
+  try {
+    text = data ? decoder.write(data) : decoder.end();
+  } catch (err) {
+    if (err instanceof EncodingFailure && err.validText) yield emit(err.validText);
+    throw err;
+  }
+  if (text) yield emit(text);
+}
+
+/** The encoding a file is read in: its byte-order mark's, or else the declared one. Needs the first 3 bytes (or all of a shorter file). */
+export function pickEncoding(head: Uint8Array, declared: Encoding): { encoding: Encoding; bomLength: number } {
   for (const bom of BOMS) {
     if (bom.bytes.every((b, i) => head[i] === b)) return { encoding: bom.encoding, bomLength: bom.bytes.length };
   }
@@ -115,9 +136,21 @@ export function sniffUtf16(bytes: Uint8Array, minShare = 0.3): 'utf-16le' | 'utf
   return undefined;
 }
 
-function createChunkDecoder(encoding: Encoding, currentLine: () => number): ChunkDecoder {
-  if (encoding === 'latin1' || encoding === 'windows-1252') return singleByteDecoder(encoding, currentLine);
-  return strictUnicodeDecoder(encoding, currentLine);
+function createChunkDecoder(encoding: Encoding, lineAfter: (text: string) => number, startOffset = 0): ChunkDecoder {
+  if (encoding === 'latin1' || encoding === 'windows-1252') return singleByteDecoder(encoding, lineAfter, startOffset);
+  return strictUnicodeDecoder(encoding, lineAfter, startOffset);
+}
+
+/** An encoding error, carrying the text decoded before the invalid byte in the same piece. */
+class EncodingFailure extends FileLevelError {
+  constructor(
+    message: string,
+    line: number,
+    readonly validText: string,
+    options?: ErrorOptions,
+  ) {
+    super('ENCODING_ERROR', message, line, options);
+  }
 }
 
 /**
@@ -125,18 +158,22 @@ function createChunkDecoder(encoding: Encoding, currentLine: () => number): Chun
  * boundary is carried to the next chunk by hand, so every decoded piece starts on a character
  * boundary and an invalid byte is located exactly.
  */
-function strictUnicodeDecoder(encoding: 'utf-8' | 'utf-16le' | 'utf-16be', currentLine: () => number): ChunkDecoder {
+function strictUnicodeDecoder(
+  encoding: 'utf-8' | 'utf-16le' | 'utf-16be',
+  lineAfter: (text: string) => number,
+  startOffset: number,
+): ChunkDecoder {
   const decoder = new TextDecoder(encoding, { fatal: true, ignoreBOM: true });
-  let offset = 0; // bytes decoded before `carry`
+  let offset = startOffset; // bytes decoded before `carry`
   let carry: Buffer = Buffer.alloc(0);
   const fail = (data: Uint8Array, cause?: unknown): never => {
     const at = locateInvalid(encoding, data);
     const prefix = new TextDecoder(encoding, { ignoreBOM: true }).decode(data.subarray(0, at.index));
-    const line = currentLine() + countLineBreaks(prefix);
-    throw new FileLevelError(
-      'ENCODING_ERROR',
+    const line = lineAfter(prefix);
+    throw new EncodingFailure(
       `bytes invalid for ${encoding} at byte ${offset + at.index} (line ${line}): ${at.bytes}`,
       line,
+      prefix,
       cause === undefined ? undefined : { cause },
     );
   };
@@ -189,19 +226,19 @@ function incompleteTail(encoding: 'utf-8' | 'utf-16le' | 'utf-16be', data: Uint8
 }
 
 /** latin1 maps every byte; windows-1252 leaves five bytes undefined (0x81 0x8D 0x8F 0x90 0x9D). */
-function singleByteDecoder(encoding: 'latin1' | 'windows-1252', currentLine: () => number): ChunkDecoder {
-  let offset = 0;
+function singleByteDecoder(encoding: 'latin1' | 'windows-1252', lineAfter: (text: string) => number, startOffset: number): ChunkDecoder {
+  let offset = startOffset;
   return {
     write(chunk) {
       const text = iconv.decode(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), encoding);
       // In a single-byte charset one byte is one character, so U+FFFD can only mean an undefined byte.
       const bad = text.indexOf('\ufffd');
       if (bad !== -1) {
-        const line = currentLine() + countLineBreaks(text.slice(0, bad));
-        throw new FileLevelError(
-          'ENCODING_ERROR',
+        const line = lineAfter(text.slice(0, bad));
+        throw new EncodingFailure(
           `byte 0x${chunk[bad]!.toString(16).padStart(2, '0')} at byte ${offset + bad} (line ${line}) is not defined in ${encoding}`,
           line,
+          text.slice(0, bad),
         );
       }
       offset += chunk.length;

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import type { FeedConfig } from '../model.js';
+import type { Encoding, FeedConfig } from '../model.js';
 import { closestColumn } from './column-names.js';
 import { findMappingColumnReads } from './column-reads.js';
 import { CsvTokenizer, type CsvRecord } from './csv-tokenizer.js';
@@ -82,6 +82,25 @@ export interface TransformRequest {
   readonly sizeBytes?: number;
   readonly limits?: Partial<EngineLimits>;
   readonly onProgress?: (progress: Progress) => void;
+  /** Set when `input` is a chunk of a split file that does not start the file (see split.ts). */
+  readonly start?: ChunkStart;
+}
+
+/**
+ * Where a chunk of a split file starts: on a record boundary after the header, with what a whole-file
+ * run would know there. Records, line numbers and errors then come out as in the whole-file run.
+ */
+export interface ChunkStart {
+  /** The encoding the file's start settled (its BOM's, or the declared one). */
+  readonly encoding: Encoding;
+  /** Bytes of the file before the chunk, less the BOM (as the decoder counts offsets). */
+  readonly textOffset: number;
+  /** Physical line of the chunk's first record. */
+  readonly line: number;
+  /** Data records before the chunk. */
+  readonly record: number;
+  /** The header's column names (or the declared ones for a headerless feed). */
+  readonly columns: readonly string[];
 }
 
 /**
@@ -94,6 +113,7 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
   const started = performance.now();
   const limits = { ...DEFAULT_ENGINE_LIMITS, ...request.limits };
   const config = feed.config;
+  const start = request.start;
   const maxBytes = config.maxFileMiB * 1024 * 1024;
   const output = new RecordWriter(request.output, config.output.format);
   const rejects = new RecordWriter(request.rejects, 'ndjson');
@@ -103,30 +123,14 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
   let rowsRejected = 0;
   let bytesIn = 0;
 
-  const finish = (fileError?: FileError): FileOutcome => {
-    if (fileError) errors.unshift(fileError);
-    let status: FileOutcome['status'] = fileError ? 'FAILED' : rowsRejected > 0 ? 'PARTIAL' : 'SUCCEEDED';
-    if (status === 'PARTIAL' && (rowsRejected / rowsIn) * 100 > config.errors.maxRejectedPercent) {
-      status = 'FAILED';
-      const percent = Math.round((rowsRejected / rowsIn) * 1000) / 10;
-      errors.unshift({
-        code: 'TOO_MANY_REJECTS',
-        message: `${rowsRejected} of ${rowsIn} rows rejected (${percent}%), over the feed's maxRejectedPercent of ${config.errors.maxRejectedPercent}`,
-      });
-    }
-    return {
-      status,
-      partner: config.partner,
-      feed: config.id,
-      key: request.key,
-      rowsIn,
-      rowsOut,
-      rowsRejected,
+  const finish = (fileError?: FileError): FileOutcome =>
+    settleOutcome(
+      config,
+      request.key,
+      { rowsIn, rowsOut, rowsRejected, bytesIn, durationMs: Math.round(performance.now() - started) },
       errors,
-      bytesIn,
-      durationMs: Math.round(performance.now() - started),
-    };
-  };
+      fileError,
+    );
 
   if (request.sizeBytes !== undefined && request.sizeBytes > maxBytes) {
     return finish({
@@ -156,12 +160,13 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
     quote: config.csv.quote,
     escape: config.csv.escape,
     trim: config.csv.trim,
-    skipLines: config.csv.skipLines,
+    skipLines: start ? 0 : config.csv.skipLines,
     maxRecordChars: limits.maxRecordChars,
+    firstLine: start?.line ?? 1,
   });
   const nullValues = new Set(config.csv.nullValues);
-  let columns: readonly string[] | undefined = config.csv.header ? undefined : config.csv.columns;
-  let recordNo = 0;
+  let columns: readonly string[] | undefined = start?.columns ?? (config.csv.header ? undefined : config.csv.columns);
+  let recordNo = start?.record ?? 0;
   const source = { partner: config.partner, feed: config.id, key: request.key } as const;
 
   const onMappingError = (record: CsvRecord, recordNo: number, err: unknown) => {
@@ -180,7 +185,7 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
     return settled(output.write(json));
   };
 
-  let protoColumn = -1; // a `__proto__` header is defined on the row, never assigned
+  let protoColumn = columns ? columns.indexOf('__proto__') : -1; // a `__proto__` header is defined on the row, never assigned
   const nullIsEmpty = nullValues.size === 1 && nullValues.has('');
 
   /** One record, synchronously unless the interpreter or a waiting sink is involved. */
@@ -226,11 +231,12 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
   const run = async (): Promise<FileError | undefined> => {
     try {
       const text = decodeStream(request.input, {
-        encoding: config.csv.encoding,
+        encoding: start?.encoding ?? config.csv.encoding,
         maxBytes,
         onBytes: (bytes) => {
           bytesIn = bytes;
         },
+        ...(start ? { start: { textOffset: start.textOffset, line: start.line } } : {}),
       });
       let lastReport = 0;
       for await (const chunk of text) {
@@ -267,13 +273,48 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
   return finish(fileError);
 }
 
+/** What a file's rows add up to, before its status is settled. */
+export interface FileCounts {
+  readonly rowsIn: number;
+  readonly rowsOut: number;
+  readonly rowsRejected: number;
+  readonly bytesIn: number;
+  readonly durationMs: number;
+}
+
+/**
+ * A file's status from its counts: FAILED on a file-level error or over `maxRejectedPercent`, else
+ * PARTIAL or SUCCEEDED. `errors` (the first row rejects, in file order) gets the file-level errors in front.
+ */
+export function settleOutcome(
+  config: FeedConfig,
+  key: string,
+  counts: FileCounts,
+  errors: (FileError | RowReject)[],
+  fileError?: FileError,
+): FileOutcome {
+  const { rowsIn, rowsRejected } = counts;
+  if (fileError) errors.unshift(fileError);
+  let status: FileOutcome['status'] = fileError ? 'FAILED' : rowsRejected > 0 ? 'PARTIAL' : 'SUCCEEDED';
+  if (status === 'PARTIAL' && (rowsRejected / rowsIn) * 100 > config.errors.maxRejectedPercent) {
+    status = 'FAILED';
+    const percent = Math.round((rowsRejected / rowsIn) * 1000) / 10;
+    errors.unshift({
+      code: 'TOO_MANY_REJECTS',
+      message: `${rowsRejected} of ${rowsIn} rows rejected (${percent}%), over the feed's maxRejectedPercent of ${config.errors.maxRejectedPercent}`,
+    });
+  }
+  const { rowsOut, bytesIn, durationMs } = counts;
+  return { status, partner: config.partner, feed: config.id, key, rowsIn, rowsOut, rowsRejected, errors, bytesIn, durationMs };
+}
+
 /** A pending write as a promise of nothing, or nothing when the sink took it at once. */
 function settled(wait: Promise<void> | undefined): Promise<undefined> | undefined {
   return wait ? wait.then(() => undefined) : undefined;
 }
 
 /** Reads the header record: names must be unique, and the declared columns and those the mapping reads must all be there. */
-function checkHeader(record: CsvRecord, required: readonly RequiredColumn[]): { columns: readonly string[] } | FileError {
+export function checkHeader(record: CsvRecord, required: readonly RequiredColumn[]): { columns: readonly string[] } | FileError {
   if (record.error) {
     return { code: 'CSV_MALFORMED', message: `the header record is malformed: ${record.error}`, line: record.line };
   }
