@@ -16,6 +16,7 @@ import { closestColumn } from '../../lambdas/transformer/engine/column-names.js'
 import { findColumnReads, type ColumnRead } from '../../lambdas/transformer/engine/column-reads.js';
 import { compileExpression, ExpressionSyntaxError } from '../../lambdas/transformer/engine/mapping.js';
 import { createSchemaAjv } from '../../lambdas/transformer/engine/schema.js';
+import { ajvRegExp, LinearRegexError } from '../../lambdas/transformer/engine/linear-regex.js';
 import partnerSchema from './partner.schema.json' with { type: 'json' };
 import { checkProducedFields, fieldTree, expressionTree } from './required-fields.js';
 import { ConfigError, sortProblems, type ConfigProblem } from './problems.js';
@@ -550,12 +551,32 @@ function parseSchema(text: string, file: string, problems: ConfigProblem[]): Rec
     problems.push(problem(file, 1, 1, 'a JSON Schema must be an object'));
     return undefined;
   }
+  // Every pattern the linear-time engine refuses is reported where it is written; a stand-in lets
+  // the compilation go on to find the next.
+  const refused: LinearRegexError[] = [];
+  const collecting = Object.assign(
+    (pattern: string, u: string) => {
+      try {
+        return ajvRegExp(pattern, u);
+      } catch (err) {
+        if (!(err instanceof LinearRegexError)) throw err;
+        refused.push(err);
+        return { test: () => true };
+      }
+    },
+    { code: ajvRegExp.code },
+  );
   try {
-    createSchemaAjv().compile(schema as Record<string, unknown>);
+    createSchemaAjv(collecting as typeof ajvRegExp).compile(schema as Record<string, unknown>);
   } catch (err) {
     problems.push(problem(file, 1, 1, `not a valid JSON Schema 2020-12: ${(err as Error).message}`));
     return undefined;
   }
+  for (const err of refused) {
+    const pos = positionInText(text, patternOffset(text, err.pattern));
+    problems.push(problem(file, pos.line, pos.column, err.message, err.pattern));
+  }
+  if (refused.length > 0) return undefined;
   return schema as Record<string, unknown>;
 }
 
@@ -567,6 +588,21 @@ function errorIndex(e: ExpressionSyntaxError): number {
   const index = Math.max(0, (e.position ?? 1) - 1);
   if (index < e.expression.trimEnd().length) return index;
   return Math.max(0, e.expression.trimEnd().length - 1);
+}
+
+/**
+ * 1-based position of a regex pattern in a schema's JSON text: the string that is the value of a
+ * `"pattern"` key, or a key itself (of `patternProperties`), and whose decoded value is the pattern.
+ */
+function patternOffset(text: string, pattern: string): number | undefined {
+  for (const m of text.matchAll(/"(?:[^"\\]|\\.)*"/g)) {
+    if (JSON.parse(m[0]) !== pattern) continue;
+    const before = text.slice(Math.max(0, m.index - 256), m.index).trimEnd();
+    const isPatternValue = before.endsWith(':') && before.slice(0, -1).trimEnd().endsWith('"pattern"');
+    const isKey = /^\s*:/.test(text.slice(m.index + m[0].length));
+    if (isPatternValue || isKey) return m.index + 1;
+  }
+  return undefined;
 }
 
 /** Line and column of a 1-based character position. */

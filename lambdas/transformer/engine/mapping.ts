@@ -1,6 +1,7 @@
 import jsonata from 'jsonata';
 import type { MappingConfig } from '../model.js';
 import { compileJsonata } from './compile-jsonata.js';
+import { jsonataRegexEngine, LinearRegexError, LinearRegExp } from './linear-regex.js';
 
 /** Bounds on one expression evaluation: a runaway expression rejects its row, never hangs the file. */
 export interface MappingLimits {
@@ -65,16 +66,58 @@ export class ExpressionSyntaxError extends Error {
   }
 }
 
-/** Compiles one JSONata expression with the guardrails on; throws `ExpressionSyntaxError`. */
+/**
+ * Compiles one JSONata expression with the guardrails on: bounded time, depth and sequences, and
+ * every regex on the linear-time engine. Throws `ExpressionSyntaxError` for a syntax error and for a
+ * regex literal the engine cannot run (its position is the regex's opening slash).
+ */
 export function compileExpression(expression: string, limits: MappingLimits = DEFAULT_MAPPING_LIMITS): jsonata.Expression {
+  let compiled: jsonata.Expression;
   try {
-    return jsonata(expression, { timeout: limits.timeoutMs, stack: limits.maxDepth, sequence: limits.maxSequence });
+    compiled = jsonata(expression, {
+      timeout: limits.timeoutMs,
+      stack: limits.maxDepth,
+      sequence: limits.maxSequence,
+      RegexEngine: jsonataRegexEngine,
+    });
   } catch (err) {
     const e = err as { message?: string; position?: number; token?: string; code?: string };
     throw new ExpressionSyntaxError(`${e.message ?? String(err)}${e.code ? ` [${e.code}]` : ''}`, expression, e.position, {
       cause: err,
     });
   }
+  for (const literal of regexLiterals(compiled.ast())) {
+    try {
+      new LinearRegExp(literal.regex);
+    } catch (err) {
+      if (!(err instanceof LinearRegexError)) throw err;
+      throw new ExpressionSyntaxError(err.message, expression, literal.position, { cause: err });
+    }
+  }
+  return compiled;
+}
+
+/**
+ * Every regex literal of an expression's syntax tree, with the 1-based position of its opening
+ * slash (JSONata records where a token ends: the slashes and flags other than `g` are counted back).
+ */
+function regexLiterals(ast: unknown): { regex: RegExp; position: number | undefined }[] {
+  const found: { regex: RegExp; position: number | undefined }[] = [];
+  const seen = new Set<unknown>();
+  const visit = (node: unknown): void => {
+    if (!node || typeof node !== 'object' || seen.has(node)) return;
+    seen.add(node);
+    const n = node as { type?: unknown; value?: unknown; position?: unknown };
+    if (n.type === 'regex' && n.value instanceof RegExp) {
+      const end = typeof n.position === 'number' ? n.position : undefined;
+      const length = n.value.source.length + 2 + n.value.flags.replace('g', '').length;
+      found.push({ regex: n.value, position: end === undefined ? undefined : Math.max(1, end - length + 1) });
+      return;
+    }
+    for (const child of Object.values(node)) visit(child);
+  };
+  visit(ast);
+  return found;
 }
 
 /** How a mapping is evaluated: compiled closures first (the default), or the interpreter only (the reference). */

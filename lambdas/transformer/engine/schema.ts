@@ -1,13 +1,16 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import { ajvRegExp } from './linear-regex.js';
 
 /**
  * The one Ajv set-up for output schemas: draft 2020-12, formats on, strict about the schema itself
  * (an unknown keyword or format is an error, since it is almost always a typo that would silently
- * validate nothing) but not about legal patterns such as `required` without `properties`. The config
- * loader compiles every schema with it, so a schema that validates is a schema the engine can run.
+ * validate nothing) but not about legal patterns such as `required` without `properties`. Every
+ * `pattern` runs on the linear-time regex engine, so no partner data can hold a row in a regex. The
+ * config loader compiles every schema with it, so a schema that validates is a schema the engine can run.
+ * `regExp` replaces the engine only to collect every pattern it refuses at once (config validation).
  */
-export function createSchemaAjv(): Ajv2020 {
+export function createSchemaAjv(regExp: typeof ajvRegExp = ajvRegExp): Ajv2020 {
   const ajv = new Ajv2020({
     strictSchema: true,
     strictNumbers: true,
@@ -16,6 +19,7 @@ export function createSchemaAjv(): Ajv2020 {
     strictRequired: false,
     allErrors: false,
     validateFormats: true,
+    code: { regExp },
   });
   (addFormats as unknown as (a: Ajv2020) => void)(ajv);
   return ajv;

@@ -152,6 +152,28 @@ describe('problems, each with file, line, column, message and value', () => {
     ]);
   });
 
+  it('reports regexes the linear-time engine cannot run: in a mapping, a mapping file and a schema, each where it is written', () => {
+    const inMapping = VALID_PARTNER.replace('id: id\n', 'id: $replace(id, /(\\d)\\1/, "")\n');
+    expect(withPartner(inMapping)).toEqual([
+      'partners/acme.yaml:11:11: JSONata at character 14: regex /(\\d)\\1/ uses the backreference \\1, which cannot run in linear time; ' +
+        'regexes run on RE2, which has no backreferences or lookaround: rewrite the pattern without it ("$replace(id, /(\\\\d)\\\\1/, \\"\\")")',
+    ]);
+    const yaml = VALID_PARTNER.replace(/ {4}mapping:\n.*\n.*\n/, '    mappingFile: orders.jsonata\n');
+    const file = '{\n  "id": $match(id, /a(?=b)/i).match,\n  "amount": 1\n}';
+    expect(withPartner(yaml, { 'mappings/acme/orders.jsonata': file })[0]).toMatch(
+      /^mappings\/acme\/orders\.jsonata:2:20: JSONata: regex \/a\(\?=b\)\/i uses the lookahead \(\?=, which cannot run in linear time/,
+    );
+    const schema =
+      '{\n  "type": "object",\n  "properties": {\n    "id": { "type": "string", "pattern": "^(?<!x)a" },\n' +
+      '    "amount": { "type": "number" }\n  },\n  "patternProperties": { "(a)\\\\1": {} }\n}';
+    expect(withPartner(VALID_PARTNER, { 'mappings/acme/orders.schema.json': schema })).toEqual([
+      'mappings/acme/orders.schema.json:4:42: regex /^(?<!x)a/u uses the negative lookbehind (?<!, which cannot run in linear time; ' +
+        'regexes run on RE2, which has no backreferences or lookaround: rewrite the pattern without it ("^(?<!x)a")',
+      'mappings/acme/orders.schema.json:7:26: regex /(a)\\1/u uses the backreference \\1, which cannot run in linear time; ' +
+        'regexes run on RE2, which has no backreferences or lookaround: rewrite the pattern without it ("(a)\\\\1")',
+    ]);
+  });
+
   it('reports referenced files that do not exist', () => {
     expect(withPartner(VALID_PARTNER.replace('orders.schema.json', 'nope.schema.json'))).toEqual([
       'partners/acme.yaml:13:13: file mappings/acme/nope.schema.json does not exist ("nope.schema.json")',
