@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import jsonata from 'jsonata';
 import { describe, expect, it } from 'vitest';
@@ -140,6 +142,57 @@ describe('regexes in mappings', () => {
     const mapping = compileMapping({ kind: 'fields', fields: [{ name: 'x', path: ['x'], expression: '$replace(s, /a+/, "-")' }] });
     const source = { partner: 'p', feed: 'f', key: 'k', line: 2, record: 1 };
     expect(await mapping.map({ s: 'baaab' }, source)).toEqual({ x: 'b-b' });
+  });
+});
+
+const SUITE = join(import.meta.dirname, '../../../conformance/jsonata');
+
+/** The cases of JSONata's own suite whose expression parses and holds a regex literal. */
+function regexCases(): { name: string; expr: string; data: unknown; bindings?: Record<string, unknown> }[] {
+  const cases = [];
+  for (const group of readdirSync(join(SUITE, 'groups')).sort()) {
+    for (const file of readdirSync(join(SUITE, 'groups', group)).filter((f) => f.endsWith('.json'))) {
+      const parsed = JSON.parse(readFileSync(join(SUITE, 'groups', group, file), 'utf8')) as
+        Record<string, unknown> | Record<string, unknown>[];
+      for (const c of [parsed].flat()) {
+        const exprFile = c['expr-file'] as string | undefined;
+        const expr = exprFile ? readFileSync(join(SUITE, 'groups', group, exprFile), 'utf8') : (c.expr as string | undefined);
+        if (!expr || !expr.includes('/')) continue;
+        let ast: unknown;
+        try {
+          ast = jsonata(expr).ast();
+        } catch {
+          continue;
+        }
+        if (!JSON.stringify(ast, (_k, v: unknown) => (v instanceof RegExp ? '\u0000regex' : v)).includes('\\u0000regex')) continue;
+        const dataset = c.dataset as string | undefined;
+        const data = c.data ?? (dataset ? JSON.parse(readFileSync(join(SUITE, 'datasets', `${dataset}.json`), 'utf8')) : undefined);
+        cases.push({ name: `${group}/${file}`, expr, data, bindings: c.bindings as Record<string, unknown> | undefined });
+      }
+    }
+  }
+  return cases;
+}
+
+describe("JSONata's own suite", () => {
+  const cases = regexCases();
+
+  it('has the regex cases this check relies on', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(40);
+  });
+
+  it('every case with a regex literal gives the same result, or the same error, on both engines', async () => {
+    const outcome = async (expr: string, c: (typeof cases)[number], options?: jsonata.JsonataOptions) => {
+      try {
+        return { value: await jsonata(expr, options).evaluate(structuredClone(c.data), c.bindings) };
+      } catch (err) {
+        return { code: (err as { code?: string }).code };
+      }
+    };
+    for (const c of cases) {
+      const linear = await outcome(c.expr, c, { RegexEngine: jsonataRegexEngine });
+      expect({ case: c.name, ...linear }).toEqual({ case: c.name, ...(await outcome(c.expr, c)) });
+    }
   });
 });
 
