@@ -155,7 +155,7 @@ describe('problems, each with file, line, column, message and value', () => {
   it('reports regexes the linear-time engine cannot run: in a mapping, a mapping file and a schema, each where it is written', () => {
     const inMapping = VALID_PARTNER.replace('id: id\n', 'id: $replace(id, /(\\d)\\1/, "")\n');
     expect(withPartner(inMapping)).toEqual([
-      'partners/acme.yaml:11:11: JSONata at character 14: regex /(\\d)\\1/ uses the backreference \\1, which cannot run in linear time; ' +
+      'partners/acme.yaml:11:24: JSONata: regex /(\\d)\\1/ uses the backreference \\1, which cannot run in linear time; ' +
         'regexes run on RE2, which has no backreferences or lookaround: rewrite the pattern without it ("$replace(id, /(\\\\d)\\\\1/, \\"\\")")',
     ]);
     const yaml = VALID_PARTNER.replace(/ {4}mapping:\n.*\n.*\n/, '    mappingFile: orders.jsonata\n');
