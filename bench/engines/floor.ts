@@ -1,7 +1,7 @@
 /** The read-only floor: stream the file and count newlines. */
 import { createReadStream } from 'node:fs';
 
-const [file] = process.argv.slice(2) as [string];
+const [, file] = process.argv.slice(2) as [string, string];
 const started = performance.now();
 let lines = 0;
 for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {

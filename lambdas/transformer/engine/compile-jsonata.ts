@@ -82,7 +82,7 @@ export function compileJsonata(expression: string): CompiledExpression | undefin
   } catch {
     return undefined; // a syntax error: the interpreter reports it
   }
-  const closure = compileNode(ast, { bound: new Set(), tables: new Map(), usage: analyseVariables(ast) });
+  const closure = compileNode(ast, { bound: new Set(), tables: new Map(), strings: new Map(), usage: analyseVariables(ast) });
   if (!closure) return undefined;
   return {
     evaluate(input, bindings) {
@@ -119,6 +119,8 @@ interface Context {
   readonly bound: ReadonlySet<string>;
   /** Variables bound (once in the whole expression) to a literal object of scalars, by the time this node runs. */
   readonly tables: ReadonlyMap<string, LookupTable>;
+  /** Variables bound (once in the whole expression) to a string literal, by the time this node runs: pictures held in a variable. */
+  readonly strings: ReadonlyMap<string, string>;
   readonly usage: VariableUsage;
 }
 function compileNode(node: Node, ctx: Context): Closure | undefined {
@@ -150,7 +152,8 @@ function compileNode(node: Node, ctx: Context): Closure | undefined {
     case 'block': {
       const bound = new Set(ctx.bound);
       const tables = new Map(ctx.tables);
-      const inner: Context = { bound, tables, usage: ctx.usage };
+      const strings = new Map(ctx.strings);
+      const inner: Context = { bound, tables, strings, usage: ctx.usage };
       const expressions = node.expressions ?? [];
       const parts: Closure[] = [];
       for (let k = 0; k < expressions.length; k++) {
@@ -169,6 +172,8 @@ function compileNode(node: Node, ctx: Context): Closure | undefined {
         if (!part) return undefined;
         parts.push(part);
         if (table) tables.set(name!, table);
+        const text = name !== undefined && ctx.usage.binds.get(name) === 1 ? stringLiteral(expr.rhs) : undefined;
+        if (text !== undefined) strings.set(name!, text);
       }
       if (parts.length === 0) return () => undefined;
       return (input, scope) => {
@@ -442,8 +447,12 @@ function constantTable(node: Node | undefined): LookupTable | undefined {
   return table;
 }
 
-const stringLiteral = (node: Node | undefined): string | undefined =>
-  node && node.type === 'string' && plainNode(node) ? String(node.value) : undefined;
+/** A string literal, or a variable bound once to one (`$day := "[D01].[M01].[Y0001]"`). */
+const stringLiteral = (node: Node | undefined, ctx?: Context): string | undefined => {
+  if (!node || !plainNode(node)) return undefined;
+  if (node.type === 'string') return String(node.value);
+  return node.type === 'variable' && ctx ? ctx.strings.get(String(node.value)) : undefined;
+};
 
 /** The root scope's instant: one per evaluation, as JSONata's `$now()`. */
 function evaluationInstant(scope: Scope): number {
@@ -482,8 +491,8 @@ const SPECIALISED: Record<
   string,
   (args: readonly Node[], closures: readonly Closure[], arg: ArgReader, ctx: Context) => Closure | undefined
 > = {
-  toMillis: (args, [a0], arg) => {
-    const picture = stringLiteral(args[1]);
+  toMillis: (args, [a0], arg, ctx) => {
+    const picture = stringLiteral(args[1], ctx);
     if (args.length !== 2 || picture === undefined) return undefined;
     const parse = analysePicture(
       () => compileDateParser(picture),
@@ -499,9 +508,9 @@ const SPECIALISED: Record<
       return millis;
     };
   },
-  fromMillis: (args, [a0], arg) => {
-    const picture = stringLiteral(args[1]);
-    const timezone = stringLiteral(args[2]);
+  fromMillis: (args, [a0], arg, ctx) => {
+    const picture = stringLiteral(args[1], ctx);
+    const timezone = stringLiteral(args[2], ctx);
     if (args.length < 2 || picture === undefined || (args.length === 3 && timezone === undefined)) return undefined;
     const format = analysePicture(
       () => compileDateFormatter(picture, timezone),
@@ -515,9 +524,9 @@ const SPECIALISED: Record<
       return orFallback(() => format(millis), 'the date picture rejects this instant');
     };
   },
-  now: (args) => {
-    const picture = stringLiteral(args[0]);
-    const timezone = stringLiteral(args[1]);
+  now: (args, _closures, _arg, ctx) => {
+    const picture = stringLiteral(args[0], ctx);
+    const timezone = stringLiteral(args[1], ctx);
     if (args.length === 0 || picture === undefined || (args.length === 2 && timezone === undefined)) return undefined;
     const format = analysePicture(
       () => compileDateFormatter(picture, timezone),
@@ -526,8 +535,8 @@ const SPECIALISED: Record<
     if (!format) return undefined;
     return (_i, s) => orFallback(() => format(evaluationInstant(s)), 'the date picture rejects this instant');
   },
-  formatNumber: (args, [a0], arg) => {
-    const picture = stringLiteral(args[1]);
+  formatNumber: (args, [a0], arg, ctx) => {
+    const picture = stringLiteral(args[1], ctx);
     const options = args.length === 3 ? literalOptions(args[2]!) : {};
     if (args.length < 2 || picture === undefined || !options) return undefined;
     const format = analysePicture(

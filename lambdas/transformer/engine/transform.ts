@@ -32,7 +32,7 @@ export function compileFeed(config: FeedConfig, options?: MappingOptions): Compi
   return {
     config,
     mapping: compileMapping(config.mapping, options),
-    validate: compileValidator(config.schema, createSchemaAjv()),
+    validate: compileValidator(config.schema, createSchemaAjv(undefined, { validateSchema: false })),
     requiredColumns: requiredColumnsOf(config),
   };
 }
