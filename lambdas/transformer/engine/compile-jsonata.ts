@@ -461,12 +461,17 @@ function evaluationInstant(scope: Scope): number {
   return (root.timestamp ??= Date.now());
 }
 
-/** JSONata's picture functions throw `{ code }`; compiled, any throw hands the row to the interpreter to report. */
-function orFallback<T>(f: () => T, why: string): T {
+const evaluationDate = (scope: Scope) => new Date(evaluationInstant(scope));
+
+/**
+ * Runs a picture formatter; JSONata's picture functions throw `{ code }`, and compiled any throw
+ * hands the row to the interpreter to report. (No closure per call: this runs once per row.)
+ */
+function formatOrFallback<T>(format: (value: T) => string, value: T): string {
   try {
-    return f();
+    return format(value);
   } catch {
-    return fallback(why);
+    return fallback('the picture rejects this value');
   }
 }
 
@@ -503,7 +508,12 @@ const SPECIALISED: Record<
       const ts = arg(a0, i, s);
       if (ts === undefined) return undefined;
       if (!isStr(ts)) return fallback('toMillis of a non-string');
-      const millis = orFallback(() => parse(ts, () => new Date(evaluationInstant(s))), 'the date picture rejects this text');
+      let millis: number | undefined;
+      try {
+        millis = parse(ts, evaluationDate, s);
+      } catch {
+        return fallback('the date picture rejects this text');
+      }
       if (millis !== undefined && !Number.isFinite(millis)) return fallback('not a valid instant');
       return millis;
     };
@@ -521,7 +531,7 @@ const SPECIALISED: Record<
       const millis = arg(a0, i, s);
       if (millis === undefined) return undefined;
       if (!isNum(millis)) return fallback('fromMillis of a non-number');
-      return orFallback(() => format(millis), 'the date picture rejects this instant');
+      return formatOrFallback(format, millis);
     };
   },
   now: (args, _closures, _arg, ctx) => {
@@ -533,7 +543,7 @@ const SPECIALISED: Record<
       (f) => f(0),
     );
     if (!format) return undefined;
-    return (_i, s) => orFallback(() => format(evaluationInstant(s)), 'the date picture rejects this instant');
+    return (_i, s) => formatOrFallback(format, evaluationInstant(s));
   },
   formatNumber: (args, [a0], arg, ctx) => {
     const picture = stringLiteral(args[1], ctx);
@@ -548,7 +558,7 @@ const SPECIALISED: Record<
       const value = arg(a0, i, s);
       if (value === undefined) return undefined;
       if (!isNum(value) || !Number.isFinite(value)) return fallback('formatNumber of a non-number');
-      return orFallback(() => format(value), 'formatNumber failed');
+      return formatOrFallback(format, value);
     };
   },
   lookup: (args, [, a1], arg, ctx) => {

@@ -214,6 +214,8 @@ interface IntegerFormat {
   groupingSeparators?: Separator | Separator[];
   token?: string;
   parseWidth?: number;
+  /** ASCII digits, no grouping, not ordinal: formatting is a zero-padded number. */
+  plain?: boolean;
 }
 
 const decimalGroups = [
@@ -301,6 +303,7 @@ function analyseIntegerPicture(picture: string): IntegerFormat {
           format.regular = false;
           format.groupingSeparators = groupingSeparators;
         }
+        format.plain = zeroCode === 0x30 && groupingSeparators.length === 0 && !format.ordinal;
       } else {
         format.primary = 'sequence';
         format.token = primaryFormat;
@@ -339,6 +342,10 @@ function formatInteger(input: number, format: IntegerFormat): string {
       else if (format.case === 'lower') formatted = formatted.toLowerCase();
       break;
     case 'decimal': {
+      if (format.plain) {
+        formatted = ('' + value).padStart(format.mandatoryDigits!, '0');
+        break;
+      }
       formatted = '' + value;
       const padLength = format.mandatoryDigits! - formatted.length;
       if (padLength > 0) formatted = new Array(padLength + 1).join('0') + formatted;
@@ -760,46 +767,68 @@ function matchPart(part: PicturePart): MatchPart {
   return { regex: '[a-zA-Z]+', component, parse: (value) => lookup[value] };
 }
 
-/** Parses a timestamp with a picture (`$toMillis`): epoch millis, or undefined when the text does not match. */
-export type DateParser = (timestamp: string, now: () => Date) => number | undefined;
+/**
+ * Parses a timestamp with a picture (`$toMillis`): epoch millis, or undefined when the text does
+ * not match. `now(context)` gives the evaluation's instant, read only when the picture leaves the
+ * leading components (the year...) to default to today's.
+ */
+export type DateParser = <C>(timestamp: string, now: (context: C) => Date, context: C) => number | undefined;
+
+type Components = Record<string, number | undefined>;
 
 //        date mask YXMxWwdD; time mask PHhmsf (JSONata's parseDateTime)
+const DATE_MASK_PARTS = ['Y', 'X', 'M', 'x', 'W', 'w', 'd', 'D'];
+const TIME_MASK_PARTS = ['P', 'H', 'h', 'm', 's', 'f'];
 const dmA = 161;
 const dmB = 130;
 const dmC = 84;
 const dmD = 72;
 const tmA = 23;
 const tmB = 47;
+/** A component mask is of a type when it sets no bit outside it and at least one inside it. */
+const isType = (type: number, mask: number) => !(~type & mask) && !!(type & mask);
 
 /** Analyses the picture and builds its regex once; throws JSONata's error for a picture it rejects. */
 export function compileDateParser(picture: string): DateParser {
   const parts = analyseDateTimePicture(picture).map(matchPart);
   const matcher = new RegExp('^' + parts.map((part) => '(' + part.regex + ')').join('') + '$', 'i');
-  return (timestamp, now) => {
+  const markers = parts.flatMap((part, i) => (part.parse ? [{ group: i + 1, component: part.component!, parse: part.parse }] : []));
+  return (timestamp, now, context) => {
     const info = matcher.exec(timestamp);
     if (info === null) return undefined;
-    const components: Record<string, number | undefined> = Object.create(null);
-    for (let i = 1; i < info.length; i++) {
-      const part = parts[i - 1]!;
-      if (part.parse) components[part.component!] = part.parse(info[i]!);
-    }
-    if (Object.getOwnPropertyNames(components).length === 0) return undefined;
+    if (markers.length === 0) return undefined; // nothing specified
+    // one shape for every row (no dictionary objects on the hot path)
+    const components: Components = {
+      Y: undefined,
+      X: undefined,
+      M: undefined,
+      x: undefined,
+      W: undefined,
+      w: undefined,
+      d: undefined,
+      D: undefined,
+      F: undefined,
+      P: undefined,
+      H: undefined,
+      h: undefined,
+      m: undefined,
+      s: undefined,
+      f: undefined,
+      Z: undefined,
+      z: undefined,
+    };
+    for (const marker of markers) components[marker.component] = marker.parse(info[marker.group]!);
 
     let mask = 0;
-    const shift = (bit: unknown) => {
-      mask <<= 1;
-      mask += bit ? 1 : 0;
-    };
-    const isType = (type: number) => !(~type & mask) && !!(type & mask);
-    for (const part of 'YXMxWwdD') shift(components[part]);
-    const dateA = isType(dmA);
-    const dateB = !dateA && isType(dmB);
-    const dateC = isType(dmC);
-    const dateD = !dateC && isType(dmD);
+    for (const part of DATE_MASK_PARTS) mask = (mask << 1) + (components[part] ? 1 : 0);
+    const dateA = isType(dmA, mask);
+    const dateB = !dateA && isType(dmB, mask);
+    const dateC = isType(dmC, mask);
+    const dateD = !dateC && isType(dmD, mask);
     mask = 0;
-    for (const part of 'PHhmsf') shift(components[part]);
-    const timeA = isType(tmA);
-    const timeB = !timeA && isType(tmB);
+    for (const part of TIME_MASK_PARTS) mask = (mask << 1) + (components[part] ? 1 : 0);
+    const timeA = isType(tmA, mask);
+    const timeB = !timeA && isType(tmB, mask);
 
     const dateComps = dateB ? 'YD' : dateC ? 'XxwF' : dateD ? 'XWF' : 'YMD';
     const timeComps = timeB ? 'Phmsf' : 'Hmsf';
@@ -811,7 +840,7 @@ export function compileDateParser(picture: string): DateParser {
           components[part] = 'MDd'.indexOf(part) !== -1 ? 1 : 0;
           endSpecified = true;
         } else {
-          components[part] = getDateTimeFragment(now(), part) as number;
+          components[part] = getDateTimeFragment(now(context), part) as number;
         }
       } else {
         startSpecified = true;
