@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', 'coverage/', 'bench/.cache/', 'test/conformance/'] },
+  { ignores: ['node_modules/', 'cdk.out/', '.build/', 'coverage/', 'bench/.cache/', 'test/conformance/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -15,7 +15,7 @@ import {
 import { closestColumn } from '../../lambdas/transformer/engine/column-names.js';
 import { findColumnReads, type ColumnRead } from '../../lambdas/transformer/engine/column-reads.js';
 import { compileExpression, ExpressionSyntaxError } from '../../lambdas/transformer/engine/mapping.js';
-import { createSchemaAjv } from '../../lambdas/transformer/engine/schema.js';
+import { checkSchema } from '../../lambdas/transformer/engine/schema.js';
 import { ajvRegExp, LinearRegexError } from '../../lambdas/transformer/engine/linear-regex.js';
 import partnerSchema from './partner.schema.json' with { type: 'json' };
 import { checkProducedFields, fieldTree, expressionTree } from './required-fields.js';
@@ -567,7 +567,7 @@ function parseSchema(text: string, file: string, problems: ConfigProblem[]): Rec
     { code: ajvRegExp.code },
   );
   try {
-    createSchemaAjv(collecting as typeof ajvRegExp).compile(schema as Record<string, unknown>);
+    checkSchema(schema as Record<string, unknown>, collecting as typeof ajvRegExp);
   } catch (err) {
     problems.push(problem(file, 1, 1, `not a valid JSON Schema 2020-12: ${(err as Error).message}`));
     return undefined;
