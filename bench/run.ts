@@ -53,6 +53,8 @@ console.log(
 
 interface Run {
   seconds: number;
+  /** User and system CPU time of the process (every thread): less sensitive than wall time to a busy machine. */
+  cpuSeconds: number;
   rssMiB: number;
 }
 interface CaseResult {
@@ -76,7 +78,9 @@ for (const bench of cases) {
       const out = join(work, `${bench.name}.${engine}.out`);
       const run = runEngine(engine, bench.name, file, out);
       (result.runs[engine] ??= []).push(run);
-      console.log(`  round ${round + 1} ${engine.padEnd(7)} ${run.seconds.toFixed(2)} s, ${Math.round(run.rssMiB)} MiB`);
+      console.log(
+        `  round ${round + 1} ${engine.padEnd(7)} ${run.seconds.toFixed(2)} s (CPU ${run.cpuSeconds.toFixed(2)} s), ${Math.round(run.rssMiB)} MiB`,
+      );
     }
   }
   if (engines.includes('engine') && engines.includes('naive')) {
@@ -100,13 +104,19 @@ const summary = results.map((r) => {
         {
           seconds: round2(seconds),
           spread: runs.map((x) => round2(x.seconds)),
+          cpuSeconds: round2(median(runs.map((x) => x.cpuSeconds))),
           rowsPerSecond: Math.round(rows / seconds),
           mbPerSecond: round2(r.bytes / 1e6 / seconds),
           peakRssMiB: Math.round(Math.max(...runs.map((x) => x.rssMiB))),
         },
       ];
     }),
-  ) as Partial<Record<Engine, { seconds: number; spread: number[]; rowsPerSecond: number; mbPerSecond: number; peakRssMiB: number }>>;
+  ) as Partial<
+    Record<
+      Engine,
+      { seconds: number; spread: number[]; cpuSeconds: number; rowsPerSecond: number; mbPerSecond: number; peakRssMiB: number }
+    >
+  >;
   const e = engineStats.engine;
   return {
     case: r.name,
@@ -115,6 +125,7 @@ const summary = results.map((r) => {
     engines: engineStats,
     engineVsNaiveRowsPerSecond: e && engineStats.naive ? round2(e.rowsPerSecond / engineStats.naive.rowsPerSecond) : undefined,
     engineVsDuckDbWallTime: e && engineStats.duckdb ? round2(e.seconds / engineStats.duckdb.seconds) : undefined,
+    engineVsDuckDbCpuTime: e && engineStats.duckdb ? round2(e.cpuSeconds / engineStats.duckdb.cpuSeconds) : undefined,
     // one GB through a 2,048 MB function at the engine's measured throughput
     lambdaUsdPerGb: e ? round2((1e9 / (r.bytes / e.seconds)) * LAMBDA_MEMORY_GB * LAMBDA_USD_PER_GB_SECOND * 10000) / 10000 : undefined,
     outputIdenticalToNaive: r.outputIdenticalToNaive,
@@ -122,11 +133,12 @@ const summary = results.map((r) => {
   };
 });
 
-console.log('\ncase                 engine s   rows/s     naive s  DuckDB s  floor s  vs naive  vs DuckDB  RSS MiB  $/GB');
+console.log('\nmedians; vs naive: rows/s ratio; vs DuckDB: wall time ratio (CPU time ratio)');
+console.log('case                 engine s   rows/s     naive s  DuckDB s  floor s  vs naive  vs DuckDB        RSS MiB  $/GB');
 for (const s of summary) {
   const cell = (e: Engine, w: number) => (s.engines[e] ? s.engines[e]!.seconds.toFixed(2) : '-').padStart(w);
   console.log(
-    `${s.case.padEnd(20)}${cell('engine', 9)}${(s.engines.engine?.rowsPerSecond.toLocaleString('en-US') ?? '-').padStart(9)}${cell('naive', 12)}${cell('duckdb', 10)}${cell('floor', 9)}${`${s.engineVsNaiveRowsPerSecond ?? '-'}x`.padStart(10)}${`${s.engineVsDuckDbWallTime ?? '-'}x`.padStart(10)}${String(s.engines.engine?.peakRssMiB ?? '-').padStart(9)}${(s.lambdaUsdPerGb === undefined ? '-' : `$${s.lambdaUsdPerGb.toFixed(4)}`).padStart(9)}`,
+    `${s.case.padEnd(20)}${cell('engine', 9)}${(s.engines.engine?.rowsPerSecond.toLocaleString('en-US') ?? '-').padStart(9)}${cell('naive', 12)}${cell('duckdb', 10)}${cell('floor', 9)}${`${s.engineVsNaiveRowsPerSecond ?? '-'}x`.padStart(10)}${`${s.engineVsDuckDbWallTime ?? '-'}x (${s.engineVsDuckDbCpuTime ?? '-'}x)`.padStart(16)}${String(s.engines.engine?.peakRssMiB ?? '-').padStart(9)}${(s.lambdaUsdPerGb === undefined ? '-' : `$${s.lambdaUsdPerGb.toFixed(4)}`).padStart(9)}`,
   );
 }
 console.log('\ninterpreter fallback rate per expression (rows deferred / rows, first 200k rows):');

@@ -8,4 +8,9 @@ const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
 const connection = await instance.connect();
 await connection.run(CASES.find((c) => c.name === name)!.sql(file, out));
 const seconds = (performance.now() - started) / 1000;
-process.stdout.write(JSON.stringify({ code: 0, seconds, rssMiB: process.resourceUsage().maxRSS / 1024 }));
+process.stdout.write(JSON.stringify({ code: 0, seconds, rssMiB: process.resourceUsage().maxRSS / 1024, cpuSeconds: cpuSeconds() }));
+
+function cpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}

@@ -7,4 +7,9 @@ const started = performance.now();
 const bench = CASES.find((c) => c.name === name)!;
 const code = await runTransformCommand({ root: bench.root, feed: bench.feed, file, out });
 const seconds = (performance.now() - started) / 1000;
-process.stdout.write(JSON.stringify({ code, seconds, rssMiB: process.resourceUsage().maxRSS / 1024 }));
+process.stdout.write(JSON.stringify({ code, seconds, rssMiB: process.resourceUsage().maxRSS / 1024, cpuSeconds: cpuSeconds() }));
+
+function cpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}

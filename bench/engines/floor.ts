@@ -8,4 +8,9 @@ for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as 
   for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
 }
 const seconds = (performance.now() - started) / 1000;
-process.stdout.write(JSON.stringify({ code: 0, lines, seconds, rssMiB: process.resourceUsage().maxRSS / 1024 }));
+process.stdout.write(JSON.stringify({ code: 0, lines, seconds, rssMiB: process.resourceUsage().maxRSS / 1024, cpuSeconds: cpuSeconds() }));
+
+function cpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}

@@ -64,10 +64,15 @@ for await (const { record, info } of input.pipe(parser) as AsyncIterable<{ recor
 output.end();
 await finished(output);
 const seconds = (performance.now() - started) / 1000;
-process.stdout.write(JSON.stringify({ code: 0, rows, seconds, rssMiB: process.resourceUsage().maxRSS / 1024 }));
+process.stdout.write(JSON.stringify({ code: 0, rows, seconds, rssMiB: process.resourceUsage().maxRSS / 1024, cpuSeconds: cpuSeconds() }));
 
 function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
   let at = target;
   for (const segment of path.slice(0, -1)) at = (at[segment] ??= {}) as Record<string, unknown>;
   at[path[path.length - 1]!] = value;
+}
+
+function cpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
 }

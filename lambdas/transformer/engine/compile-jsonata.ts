@@ -220,6 +220,17 @@ function lookupVar(scope: Scope | undefined, name: string): { found: boolean; va
 /** A path of names, optionally starting with `$` (the context) or a variable. */
 function compilePath(steps: readonly Node[]): Closure | undefined {
   if (steps.length === 0) return undefined;
+  const only = steps[0]!;
+  if (steps.length === 1 && only.type === 'name' && plainNode(only)) {
+    // A column name, the commonest expression of all: one lookup, no step loop.
+    const key = String(only.value);
+    return (input) => {
+      if (Array.isArray(input)) fallback('path over an array');
+      const value = lookupName(input, key);
+      if (Array.isArray(value) || typeof value === 'function') fallback('path result is a sequence or a function');
+      return value;
+    };
+  }
   const getters: ((current: unknown, input: unknown, scope: Scope) => unknown)[] = [];
   for (let i = 0; i < steps.length; i++) {
     const step = steps[i]!;
@@ -622,6 +633,8 @@ function numberFn(f: (n: number) => number): Builtin {
 }
 
 const HAS_SURROGATES = /[\uD800-\uDFFF]/;
+/** What `$trim` changes: a tab or line break, two spaces in a row, a space at either end. */
+const UNTRIMMED = /[\t\n\r]| {2}|^ | $/;
 
 /** JSONata counts characters by code point. */
 function codePoints(s: string): string[] | undefined {
@@ -654,6 +667,7 @@ const BUILTINS: Record<string, Builtin> = {
   lowercase: stringFn((s) => s.toLowerCase()),
   uppercase: stringFn((s) => s.toUpperCase()),
   trim: stringFn((s) => {
+    if (!UNTRIMMED.test(s)) return s; // already trimmed: no copy
     let result = s.replace(/[ \t\n\r]+/gm, ' ');
     if (result.charAt(0) === ' ') result = result.substring(1);
     if (result.charAt(result.length - 1) === ' ') result = result.substring(0, result.length - 1);

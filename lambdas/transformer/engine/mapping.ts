@@ -149,7 +149,12 @@ export function compileMapping(mapping: MappingConfig, options: MappingOptions =
   }
   const fields = mapping.fields.map((f) => {
     const pointer = `/${f.path.map((s) => s.replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`;
-    return { path: f.path, evaluate: createEvaluator(f.expression, limits, useCompiler, pointer) };
+    // a top-level field (most are) is set directly, without walking a path
+    return {
+      path: f.path,
+      key: f.path.length === 1 ? f.path[0] : undefined,
+      evaluate: createEvaluator(f.expression, limits, useCompiler, pointer),
+    };
   });
   // Fields are evaluated in YAML order; the rest of a row goes asynchronous only from the first
   // field the interpreter evaluates.
@@ -171,9 +176,12 @@ export function compileMapping(mapping: MappingConfig, options: MappingOptions =
       const bindings = { source };
       const out: Record<string, unknown> = {};
       for (let i = 0; i < fields.length; i++) {
-        const value = fields[i]!.evaluate(row, bindings);
+        const field = fields[i]!;
+        const value = field.evaluate(row, bindings);
         if (value instanceof Promise) return finishAsync(i, value, out, row, bindings);
-        if (value !== undefined) setPath(out, fields[i]!.path, value);
+        if (value === undefined) continue;
+        if (field.key !== undefined) out[field.key] = value;
+        else setPath(out, field.path, value);
       }
       return out;
     },
