@@ -28,6 +28,7 @@
  */
 import jsonata from 'jsonata';
 import { compileDateFormatter, compileDateParser } from './date-pictures.js';
+import { LinearRegExp } from './linear-regex.js';
 import { compileNumberFormatter, roundHalfEven } from './number-pictures.js';
 
 /** Thrown by a compiled closure to hand the evaluation to the interpreter. */
@@ -106,6 +107,7 @@ const ALLOWED_KEYS: Record<string, readonly string[]> = {
   bind: ['type', 'value', 'position', 'lhs', 'rhs'],
   function: ['type', 'value', 'position', 'arguments', 'procedure'],
   apply: ['type', 'value', 'position', 'lhs', 'rhs'],
+  regex: ['type', 'value', 'position'],
 };
 
 function plainNode(node: Node): boolean {
@@ -572,6 +574,61 @@ const SPECIALISED: Record<
       return formatOrFallback(format, value);
     };
   },
+  contains: (args, [a0], arg) => {
+    const re = regexArgument(args[1]);
+    if (args.length !== 2 || !re) return undefined;
+    return (i, s) => {
+      const str = arg(a0, i, s);
+      if (str === undefined) return undefined;
+      if (!isStr(str)) return fallback('contains on a non-string');
+      re.lastIndex = 0;
+      return re.exec(str) !== null;
+    };
+  },
+  split: (args, [a0, , a2], arg) => {
+    const re = regexArgument(args[1]);
+    if (!re || args.length > 3) return undefined;
+    return (i, s) => {
+      const str = arg(a0, i, s);
+      if (str === undefined) return undefined;
+      const limit = arg(a2, i, s);
+      if (!isStr(str) || !optional(limit, isNum) || (limit !== undefined && limit < 0)) return fallback('split arguments');
+      const result: string[] = [];
+      if (limit === 0) return result;
+      let start = 0;
+      let count = 0;
+      const complete = eachMatch(re, str, limit, (m) => {
+        result.push(str.substring(start, m.index));
+        start = m.index + m[0]!.length;
+        count++;
+      });
+      if (!complete) return fallback('a zero-length match: the interpreter reports it');
+      if (limit === undefined || count < limit) result.push(str.substring(start));
+      return result;
+    };
+  },
+  replace: (args, [a0, , a2, a3], arg) => {
+    const re = regexArgument(args[1]);
+    if (!re || args.length < 3 || args.length > 4) return undefined;
+    return (i, s) => {
+      const str = arg(a0, i, s);
+      if (str === undefined) return undefined;
+      const replacement = arg(a2, i, s);
+      const limit = arg(a3, i, s);
+      if (!isStr(str) || !isStr(replacement) || !optional(limit, isNum) || (limit !== undefined && limit < 0)) {
+        return fallback('replace arguments');
+      }
+      if (limit === 0) return str;
+      let result = '';
+      let position = 0;
+      const complete = eachMatch(re, str, limit, (m) => {
+        result += str.substring(position, m.index) + substitute(replacement, m);
+        position = m.index + m[0]!.length;
+      });
+      if (!complete) return fallback('a zero-length match: the interpreter reports it');
+      return result + str.substring(position);
+    };
+  },
   lookup: (args, [, a1], arg, ctx) => {
     if (args.length !== 2) return undefined;
     const first = args[0]!;
@@ -586,6 +643,78 @@ const SPECIALISED: Record<
     };
   },
 };
+
+/** The regex built-ins and the argument that may be a regex literal. */
+const REGEX_BUILTINS = new Set(['contains', 'split', 'replace']);
+/** Stands for a regex literal among compiled arguments; the regex built-ins read the literal itself. */
+const REGEX_ARGUMENT: Closure = () => fallback('a regex literal as a value');
+
+/**
+ * A regex literal on the linear-time engine (the one the interpreter runs regexes on), built once:
+ * JSONata makes every literal global. A pattern that engine refuses is left to the interpreter.
+ */
+function regexArgument(node: Node | undefined): LinearRegExp | undefined {
+  if (!node || node.type !== 'regex' || !plainNode(node) || !(node.value instanceof RegExp)) return undefined;
+  try {
+    return new LinearRegExp(node.value.source, node.value.flags);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Walks a string's matches as JSONata's matcher does: the first from the start, each next from
+ * where the last ended, up to `limit`; the next match is looked for before the limit is checked,
+ * and one of zero length is JSONata's error D1004 (false here: the interpreter reports it).
+ */
+function eachMatch(re: LinearRegExp, str: string, limit: number | undefined, onMatch: (m: RegExpExecArray) => void): boolean {
+  re.lastIndex = 0;
+  let m = re.exec(str);
+  let count = 0;
+  while (m !== null && (limit === undefined || count < limit)) {
+    onMatch(m);
+    count++;
+    if (re.lastIndex >= str.length) return true;
+    m = re.exec(str);
+    if (m !== null && m[0] === '') return false;
+  }
+  return true;
+}
+
+/** `$replace`'s replacement text for one match: `$0` the match, `$n` a group, `$$` a dollar (JSONata's rules, digit for digit). */
+function substitute(replacement: string, m: RegExpExecArray): string {
+  const groups = m.length - 1;
+  let result = '';
+  let position = 0;
+  let index = replacement.indexOf('$', position);
+  while (index !== -1 && position < replacement.length) {
+    result += replacement.substring(position, index);
+    position = index + 1;
+    const dollarVal = replacement.charAt(position);
+    if (dollarVal === '$') {
+      result += '$';
+      position++;
+    } else if (dollarVal === '0') {
+      result += m[0];
+      position++;
+    } else {
+      const maxDigits = groups === 0 ? 1 : Math.floor(Math.log(groups) * Math.LOG10E) + 1;
+      index = parseInt(replacement.substring(position, position + maxDigits), 10);
+      if (maxDigits > 1 && index > groups) index = parseInt(replacement.substring(position, position + maxDigits - 1), 10);
+      if (!isNaN(index)) {
+        if (groups > 0) {
+          const group = m[index];
+          if (index >= 1 && group !== undefined) result += group;
+        }
+        position += index.toString().length;
+      } else {
+        result += '$';
+      }
+    }
+    index = replacement.indexOf('$', position);
+  }
+  return result + replacement.substring(position);
+}
 
 /** `$formatNumber`'s third argument when it is a literal object of strings. */
 function literalOptions(node: Node): Record<string, string> | undefined {
@@ -824,7 +953,9 @@ function compileCall(node: Node, ctx: Context): Closure | undefined {
   // A block that binds the name shadows the built-in: left to the interpreter.
   if (ctx.bound.has(name)) return undefined;
   const argNodes = node.arguments ?? [];
-  const compiledArgs = argNodes.map((a) => compileNode(a, ctx));
+  // A regex literal is no value of its own here: only the regex built-ins take one (as a matcher).
+  if (argNodes.some((a) => a.type === 'regex') && !REGEX_BUILTINS.has(name)) return undefined;
+  const compiledArgs = argNodes.map((a) => (a.type === 'regex' ? REGEX_ARGUMENT : compileNode(a, ctx)));
   if (compiledArgs.some((a) => !a)) return undefined;
   const args = compiledArgs as Closure[];
   const takesSequences = TAKES_SEQUENCES.has(name);

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import jsonata from 'jsonata';
 import { describe, expect, it } from 'vitest';
 import { compileJsonata, Fallback } from '../../../../lambdas/transformer/engine/compile-jsonata.js';
+import { jsonataRegexEngine } from '../../../../lambdas/transformer/engine/linear-regex.js';
 import { listFeeds } from '../../../../lambdas/transformer/model.js';
 import { requireValidConfig } from '../../../../platform/config/load-config.js';
 
@@ -52,7 +53,7 @@ type Outcome = { value: unknown } | { code: string };
 
 async function interpret(c: Case): Promise<Outcome> {
   try {
-    return { value: await jsonata(c.expr!).evaluate(inputOf(c), c.bindings) };
+    return { value: await jsonata(c.expr!, { RegexEngine: jsonataRegexEngine }).evaluate(inputOf(c), c.bindings) };
   } catch (err) {
     return { code: String((err as { code?: string }).code) };
   }
@@ -243,7 +244,7 @@ describe('differential: date built-ins without pictures', () => {
 async function bothWays(expr: string, input: unknown): Promise<{ reference: Outcome; fast: Outcome | undefined }> {
   let reference: Outcome;
   try {
-    reference = { value: await jsonata(expr).evaluate(input) };
+    reference = { value: await jsonata(expr, { RegexEngine: jsonataRegexEngine }).evaluate(input) };
   } catch (err) {
     reference = { code: String((err as { code?: string }).code) };
   }
@@ -333,7 +334,7 @@ describe('differential: date pictures, number pictures, code tables and aggregat
     expect(compiled).toBeGreaterThan(900); // most of the 1,200 evaluations ran compiled, not deferred
   });
 
-  it('a picture that JSONata rejects leaves the expression to the interpreter', () => {
+  it('a picture JSONata rejects, or a regex the linear-time engine refuses, leaves the expression to the interpreter', () => {
     for (const expr of [
       "$fromMillis(m, '[YN]-[M]-[D]')",
       "$toMillis(t, '[Y]-[M]-[q]')",
@@ -426,6 +427,40 @@ describe('differential: date pictures, number pictures, code tables and aggregat
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('$contains, $split and $replace with a regex agree with the interpreter on the same linear-time engine', async () => {
+    const regexes = ['/[0-9]+/', '/,\\s*/', '/(\\w+)@(\\w+)/i', '/a|b/', '/x*/', '/^ +| +$/', '/(a)(b)?/', '/é/i'];
+    const text = fc.oneof(
+      fc.string({ maxLength: 12 }),
+      fc.constantFrom('', 'a, b,c', 'Jane@Example x@y', '  pad  ', 'abab', 'ÉTÉ', '12 34'),
+    );
+    let compiled = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        text,
+        fc.constantFrom(...regexes),
+        fc.constantFrom('', '-', '[$1|$2]', '$0$0', '$$', '$12', '$'),
+        async (t, re, rep) => {
+          for (const expr of [
+            `$contains(t, ${re})`,
+            `$split(t, ${re})`,
+            `$split(t, ${re}, 2)`,
+            `$replace(t, ${re}, ${JSON.stringify(rep)})`,
+            `$replace(t, ${re}, ${JSON.stringify(rep)}, 1)`,
+            `t ~> $replace(${re}, "")`,
+          ]) {
+            const { reference, fast } = await bothWays(expr, { t });
+            if (fast) {
+              compiled++;
+              expect(fast, expr).toEqual(reference);
+            }
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+    expect(compiled).toBeGreaterThan(1200); // of 1,800: all but the zero-length matches ran compiled
   });
 
   it('$sum, $max, $min, $average and $count agree with the interpreter on numbers, mixed values and nothing', async () => {
