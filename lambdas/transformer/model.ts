@@ -60,6 +60,18 @@ export interface FeedConfig {
   readonly errors: { readonly maxRejectedPercent: number };
   readonly maxFileMiB: number;
   readonly concurrency: number;
+  /** Files above `aboveMiB` run as chunks of about `chunkMiB` (Step Functions Distributed Map). */
+  readonly split?: SplitConfig;
+}
+
+export interface SplitConfig {
+  readonly aboveMiB: number;
+  readonly chunkMiB: number;
+}
+
+/** Whether a file of this size runs split (the feed allows it and the file is above its threshold). */
+export function runsSplit(feed: FeedConfig, sizeBytes: number): boolean {
+  return feed.split !== undefined && sizeBytes > feed.split.aboveMiB * 1024 * 1024 && sizeBytes <= feed.maxFileMiB * 1024 * 1024;
 }
 
 export interface PartnerConfig {

@@ -48,3 +48,34 @@ export function outputKeys(feed: FeedConfig, sourceKey: string, version: string,
 function sanitise(part: string): string {
   return part.replace(/[^A-Za-z0-9._=-]/g, '_').slice(0, 200);
 }
+
+/**
+ * The keys of a split file, beside the whole file's: one output part per chunk, numbered from 1 in
+ * chunk order (`<file>.<version>.part-00001.ndjson`), listed by the manifest; rejects parts, chunk
+ * results and the plan in the rejects bucket (they may hold raw rows).
+ */
+export interface SplitKeys {
+  /** Output bucket: the prefix of every part of this version (for removing them). */
+  readonly partsPrefix: string;
+  /** Rejects bucket: the prefix of every rejects part, chunk result and the plan of this version. */
+  readonly workPrefix: string;
+  part(index: number): string;
+  rejectsPart(index: number): string;
+  result(index: number): string;
+  readonly plan: string;
+}
+
+export function splitKeys(keys: OutputKeys): SplitKeys {
+  const base = keys.manifest.slice(0, -'.manifest.json'.length);
+  const ext = keys.output.slice(keys.output.lastIndexOf('.'));
+  const rejectsBase = keys.summary.slice(0, -'.summary.json'.length);
+  const n = (index: number) => String(index + 1).padStart(5, '0');
+  return {
+    partsPrefix: `${base}.part-`,
+    workPrefix: `${rejectsBase}.split/`,
+    part: (index) => `${base}.part-${n(index)}${ext}`,
+    rejectsPart: (index) => `${rejectsBase}.split/part-${n(index)}.rejects.ndjson`,
+    result: (index) => `${rejectsBase}.split/part-${n(index)}.result.json`,
+    plan: `${rejectsBase}.split/plan.json`,
+  };
+}

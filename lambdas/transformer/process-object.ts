@@ -5,8 +5,9 @@ import type { ObjectCreated } from './intake.js';
 import { PoisonMessageError } from './intake.js';
 import { versionRef, type FileLedger, type FileRecord, type FinalUpdate } from './ledger/file-ledger.js';
 import { EVENTS } from './metrics-names.js';
-import { resolveFeed, type FeedConfig, type PlatformConfig } from './model.js';
-import { outputKeys, type OutputKeys } from './output-keys.js';
+import { resolveFeed, runsSplit, type FeedConfig, type PlatformConfig } from './model.js';
+import { outputKeys, splitKeys, type OutputKeys } from './output-keys.js';
+import { SPLIT_LEASE_MS, splitRunName, type SplitRunner } from './split/split-runner.js';
 
 /** The steps where the chaos run and the crash tests inject faults; production passes nothing. */
 export type Checkpoint = 'afterClaim' | 'afterOutputUpload' | 'afterLedgerUpdate' | 'beforeAck';
@@ -28,6 +29,8 @@ export interface ProcessorDeps {
   readonly store: ObjectStore;
   readonly events: EventPublisher;
   readonly faults?: FaultInjector;
+  /** Where files of feeds with `split` go when they are above the threshold; without it every file runs whole. */
+  readonly split?: SplitRunner;
 }
 
 export interface InvocationContext {
@@ -49,7 +52,9 @@ export type ProcessResult =
     }
   | { readonly kind: 'already-finished'; readonly feed: FeedConfig; readonly record: FileRecord }
   /** Another invocation holds a live claim: the message is retried later. */
-  | { readonly kind: 'busy'; readonly feed: FeedConfig; readonly leaseUntil: number };
+  | { readonly kind: 'busy'; readonly feed: FeedConfig; readonly leaseUntil: number }
+  /** A split run owns the file now and records its final status; the message is done. */
+  | { readonly kind: 'handed-over'; readonly feed: FeedConfig; readonly run: string; readonly attempt: number };
 
 /** The message is fine but must come back later (another attempt holds the file). */
 export class RetryLaterError extends Error {
@@ -68,13 +73,14 @@ const LEASE_MARGIN_MS = 2000;
 const BUSY_WAIT_MS = 20_000;
 const BUSY_POLL_MS = 100;
 
-/** Removes a version's output and manifest, if an attempt left them (keys are deterministic per version). */
-async function unpublish(deps: ProcessorDeps, keys: OutputKeys): Promise<void> {
-  await Promise.all([deps.store.delete(deps.outputBucket, keys.output), deps.store.delete(deps.outputBucket, keys.manifest)]);
+/** Removes a version's output (or a split run's parts) and manifest, if an attempt left them (keys are deterministic per version). */
+export async function unpublish(deps: Pick<ProcessorDeps, 'store' | 'outputBucket'>, keys: OutputKeys): Promise<void> {
+  const parts = await deps.store.list(deps.outputBucket, splitKeys(keys).partsPrefix);
+  await Promise.all([keys.output, keys.manifest, ...parts].map((key) => deps.store.delete(deps.outputBucket, key)));
 }
 
 /** Points the key's latest-published pointer at this version if it was published (idempotent). */
-async function publishIfPublished(deps: ProcessorDeps, object: ObjectCreated, record: FileRecord): Promise<void> {
+export async function publishIfPublished(deps: ProcessorDeps, object: ObjectCreated, record: FileRecord): Promise<void> {
   if ((record.status !== 'SUCCEEDED' && record.status !== 'PARTIAL') || !record.outputKey) return;
   await deps.ledger.publishLatest(object, {
     versionRef: versionRef(object),
@@ -108,6 +114,11 @@ export async function processObject(deps: ProcessorDeps, object: ObjectCreated, 
     await new Promise((resolve) => setTimeout(resolve, BUSY_POLL_MS));
     claim = await deps.ledger.claim(object, { ...owner, leaseMs: Math.max(1000, ctx.remainingMs() - LEASE_MARGIN_MS) });
   }
+  if (claim.kind === 'busy' && claim.splitRun && deps.split) {
+    // The file was handed over to a split run: make sure it started (idempotent by name), and acknowledge.
+    await deps.split.start(claim.splitRun.name, { object, attempt: claim.splitRun.attempt, configHash: deps.configHash });
+    return { kind: 'handed-over', feed: config, run: claim.splitRun.name, attempt: claim.splitRun.attempt };
+  }
   if (claim.kind === 'busy') return { kind: 'busy', feed: config, leaseUntil: claim.leaseUntil };
   if (claim.kind === 'finished') {
     // A crash between the final status and the pointer or the event is healed by the next delivery.
@@ -127,7 +138,16 @@ export async function processObject(deps: ProcessorDeps, object: ObjectCreated, 
       );
     }
     await deps.faults?.checkpoint('afterClaim', object);
-    const { update, outcome } = await runAttempt(deps, feed, object);
+    const ran = await runAttempt(deps, feed, object);
+    if (ran === 'split') {
+      const run = splitRunName(object, attempt);
+      if (!(await deps.ledger.handOver(object, attempt, run, SPLIT_LEASE_MS))) {
+        throw new RetryLaterError(`attempt ${attempt} of ${object.key} lost its claim to a newer attempt`);
+      }
+      await deps.split!.start(run, { object, attempt, configHash: deps.configHash });
+      return { kind: 'handed-over', feed: config, run, attempt };
+    }
+    const { update, outcome } = ran;
     await deps.faults?.checkpoint('afterOutputUpload', object);
     if (!(await deps.ledger.complete(object, attempt, update))) {
       throw new RetryLaterError(`attempt ${attempt} of ${object.key} lost its claim to a newer attempt`);
@@ -171,7 +191,7 @@ async function runAttempt(
   deps: ProcessorDeps,
   feed: CompiledFeed,
   object: ObjectCreated,
-): Promise<{ update: FinalUpdate; outcome: FileOutcome }> {
+): Promise<{ update: FinalUpdate; outcome: FileOutcome } | 'split'> {
   const config = feed.config;
   const ref = versionRef(object);
   const keys = outputKeys(config, object.key, ref, new Date(object.time));
@@ -200,6 +220,7 @@ async function runAttempt(
 
   // An oversized file is not opened: the engine refuses it from its size (TOO_LARGE).
   const tooLarge = object.size > config.maxFileMiB * 1024 * 1024;
+  if (deps.split && runsSplit(config, object.size)) return 'split';
   const source = tooLarge ? undefined : await deps.store.open(object.bucket, object.key, object.versionId);
   if (!source && !tooLarge) {
     const error: FileError = { code: 'OBJECT_NOT_FOUND', message: `${object.key} (version ${ref}) no longer exists; nothing to process` };
@@ -303,7 +324,7 @@ function syntheticOutcome(config: FeedConfig, object: ObjectCreated): FileOutcom
   };
 }
 
-function summaryOf(outcome: FileOutcome, object: ObjectCreated, configHash: string) {
+export function summaryOf(outcome: FileOutcome, object: ObjectCreated, configHash: string) {
   return {
     status: outcome.status,
     partner: outcome.partner,
@@ -320,7 +341,7 @@ function summaryOf(outcome: FileOutcome, object: ObjectCreated, configHash: stri
   };
 }
 
-async function sendEvent(deps: ProcessorDeps, config: FeedConfig, object: ObjectCreated, record: FileRecord): Promise<void> {
+export async function sendEvent(deps: ProcessorDeps, config: FeedConfig, object: ObjectCreated, record: FileRecord): Promise<void> {
   if (record.status === 'DUPLICATE') {
     await deps.ledger.markEventSent(object); // nothing new for downstream
     return;

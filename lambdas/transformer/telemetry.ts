@@ -14,6 +14,10 @@ export function powertoolsTelemetry(logger: Logger, metrics: Metrics): Telemetry
         logger.info('file is held by another attempt; retrying later', { ...fields, leaseUntil: result.leaseUntil });
         return;
       }
+      if (result.kind === 'handed-over') {
+        logger.info('file handed over to a split run', { ...fields, run: result.run, attempt: result.attempt });
+        return;
+      }
       if (result.kind === 'already-finished') {
         logger.info('duplicate delivery of a finished file', { ...fields, status: result.record.status });
         return;

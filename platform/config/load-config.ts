@@ -290,6 +290,7 @@ interface RawFeed {
   errors?: { maxRejectedPercent?: number };
   maxFileMiB?: number;
   concurrency?: number;
+  split?: { aboveMiB: number; chunkMiB?: number };
 }
 
 interface Reporter {
@@ -371,7 +372,15 @@ function buildFeed(root: string, partner: string, raw: RawFeed, path: Path, doc:
     maxFileMiB: raw.maxFileMiB ?? 2048,
     concurrency: raw.concurrency ?? 5,
   } satisfies FeedConfig;
-  return raw.description === undefined ? base : { ...base, description: raw.description };
+  const split = raw.split ? { aboveMiB: raw.split.aboveMiB, chunkMiB: raw.split.chunkMiB ?? 128 } : undefined;
+  if (split && split.aboveMiB >= base.maxFileMiB) {
+    r.warn(
+      [...path, 'split', 'aboveMiB'],
+      `no file is ever split: files above maxFileMiB (${base.maxFileMiB}) are refused; raise maxFileMiB`,
+    );
+  }
+  const withSplit = split ? { ...base, split } : base;
+  return raw.description === undefined ? withSplit : { ...withSplit, description: raw.description };
 }
 
 function buildCsv(raw: NonNullable<RawFeed['csv']>, fail: (p: Path, message: string, value?: unknown) => void): CsvConfig {

@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync
 import { dirname, join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { EventPublisher } from '../../lambdas/transformer/adapters/object-store.js';
 import { S3ObjectStore } from '../../lambdas/transformer/adapters/s3-object-store.js';
@@ -20,6 +20,7 @@ import { findGoldenCases, sampleKey } from '../config/golden.js';
 import { requireValidConfig } from '../config/load-config.js';
 import { startEmulators, type Emulators } from './emulators.js';
 import { startPollers } from './pollers.js';
+import { startSplitPool } from './split-pool.js';
 import { matchesPattern } from './event-pattern.js';
 import { createBuckets, createLedgerTable } from './provision.js';
 import { nextSequencer, objectCreatedEvent } from './s3-events.js';
@@ -40,6 +41,8 @@ export interface LocalPlatformOptions {
   /** Copy the sample partners' sample files into an empty inbox on the first run (default true). */
   readonly seedSamples?: boolean;
   readonly ports?: { readonly s3Sqs?: number; readonly dynamodb?: number };
+  /** Worker threads running the chunks of split files (default: one per core). */
+  readonly splitWorkers?: number;
 }
 
 /** One upload the platform made, and what became of it. */
@@ -132,12 +135,29 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       mirror(names.buckets.output, record.manifestKey),
       mirror(names.buckets.rejects, record.rejectsKey),
       mirror(names.buckets.rejects, record.summaryKey),
+      // a split file's parts, which its manifest lists
+      ...(record.manifestKey
+        ? [
+            s3
+              .send(
+                new ListObjectsV2Command({
+                  Bucket: names.buckets.output,
+                  Prefix: `${record.manifestKey.replace(/\.manifest\.json$/, '')}.part-`,
+                }),
+              )
+              .then((page) => Promise.all((page.Contents ?? []).map((o) => mirror(names.buckets.output, o.Key)))),
+          ]
+        : []),
     ]);
   };
 
   const telemetry: Telemetry = {
     finished(result, object) {
       if (result.kind === 'busy') return;
+      if (result.kind === 'handed-over') {
+        log(`SPLIT     ${`${result.feed.partner}/${result.feed.id}`.padEnd(20)} ${object.key}  handed over to run ${result.run}`);
+        return;
+      }
       const item = tracked.find((t) => t.object.key === object.key && t.object.sequencer === object.sequencer);
       if (item && !item.record) void refresh(item).catch((err: Error) => log(`outbox: ${err.message}`));
       const record = result.kind === 'already-finished' ? result.record : undefined;
@@ -159,19 +179,42 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     },
   };
 
+  const deps = {
+    config: bundle.config,
+    configHash: bundle.configHash,
+    feeds: compileFeeds(bundle.config),
+    inboundBucket: names.buckets.inbound,
+    outputBucket: names.buckets.output,
+    rejectsBucket: names.buckets.rejects,
+    ledger,
+    store: new S3ObjectStore(s3),
+    events,
+  };
+  // Feeds that split their large files get the same plan -> map -> reduce as the state machine, the map on worker threads.
+  const splitPool = feeds.some((f) => f.split)
+    ? startSplitPool({
+        deps,
+        worker: { bundle, endpoints: emulators.endpoints, outputBucket: names.buckets.output, rejectsBucket: names.buckets.rejects },
+        ...(options.splitWorkers === undefined ? {} : { workers: options.splitWorkers }),
+        log,
+        onFinished(input, record, chunks) {
+          if (!record) return;
+          log(
+            `${record.status.padEnd(9)} ${`${record.partner}/${record.feed}`.padEnd(20)} ${record.key}  ` +
+              `${record.rowsIn} in, ${record.rowsOut} out, ${record.rowsRejected} rejected  (${record.durationMs} ms, ${chunks} chunks)` +
+              (record.errors?.[0] ? `  ${record.errors[0].code}: ${record.errors[0].message}` : ''),
+          );
+          const item = tracked.find((t) => t.object.key === input.object.key && t.object.sequencer === input.object.sequencer);
+          if (item && !item.record) void refresh(item).catch((err: Error) => log(`outbox: ${err.message}`));
+        },
+      })
+    : undefined;
   const handler = createHandler(
     {
-      config: bundle.config,
-      configHash: bundle.configHash,
-      feeds: compileFeeds(bundle.config),
-      inboundBucket: names.buckets.inbound,
-      outputBucket: names.buckets.output,
-      rejectsBucket: names.buckets.rejects,
-      ledger,
-      store: new S3ObjectStore(s3),
-      events,
+      ...deps,
       maxReceiveCount: MAX_RECEIVE_COUNT,
       ...(options.faults ? { faults: options.faults } : {}),
+      ...(splitPool ? { split: splitPool } : {}),
     },
     telemetry,
   );
@@ -273,6 +316,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     },
     async stop() {
       await pollers.stop(); // in-flight files finish; unreceived messages stay for redelivery
+      await splitPool?.stop(); // and so do split runs
       clearState(options.stateDir);
       await emulators.stop();
     },

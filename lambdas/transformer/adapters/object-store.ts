@@ -6,6 +6,12 @@ export interface SourceObject {
   readonly size: number;
 }
 
+/** Bytes `start` (inclusive) to `end` (exclusive) of an object. */
+export interface ByteRange {
+  readonly start: number;
+  readonly end: number;
+}
+
 /** An upload in progress: write to `stream`, then `commit()` to publish or `abort()` to leave nothing. */
 export interface PendingUpload {
   readonly stream: Writable;
@@ -15,13 +21,18 @@ export interface PendingUpload {
 
 /** The object store as the transformer needs it (S3, or the local emulator through the same SDK). */
 export interface ObjectStore {
-  /** Opens a version for reading; resolves `undefined` when the object or version is gone. */
-  open(bucket: string, key: string, versionId?: string): Promise<SourceObject | undefined>;
+  /**
+   * Opens a version for reading, or the bytes `[range.start, range.end)` of it; resolves `undefined`
+   * when the object or version is gone.
+   */
+  open(bucket: string, key: string, versionId?: string, range?: ByteRange): Promise<SourceObject | undefined>;
   /** Starts a streamed upload; nothing is visible until `commit()`. */
   upload(bucket: string, key: string, contentType: string): PendingUpload;
   put(bucket: string, key: string, body: string, contentType: string): Promise<void>;
   /** Removes an object if it exists (nothing happens when it does not). */
   delete(bucket: string, key: string): Promise<void>;
+  /** The keys under a prefix, in key order. */
+  list(bucket: string, prefix: string): Promise<string[]>;
 }
 
 /** Where downstream events go (EventBridge in AWS, a log file locally). */

@@ -1,7 +1,15 @@
-import { DeleteObjectCommand, GetObjectCommand, NoSuchKey, PutObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  NoSuchKey,
+  PutObjectCommand,
+  S3ServiceException,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { PassThrough, Readable } from 'node:stream';
-import type { ObjectStore, PendingUpload, SourceObject } from './object-store.js';
+import type { ByteRange, ObjectStore, PendingUpload, SourceObject } from './object-store.js';
 
 /** 8 MiB parts: few requests per file, bounded memory (lib-storage holds up to queueSize parts). */
 const PART_SIZE = 8 * 1024 * 1024;
@@ -10,9 +18,16 @@ const PART_SIZE = 8 * 1024 * 1024;
 export class S3ObjectStore implements ObjectStore {
   constructor(private readonly s3: S3Client) {}
 
-  async open(bucket: string, key: string, versionId?: string): Promise<SourceObject | undefined> {
+  async open(bucket: string, key: string, versionId?: string, range?: ByteRange): Promise<SourceObject | undefined> {
     try {
-      const result = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
+      const result = await this.s3.send(
+        new GetObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          VersionId: versionId,
+          ...(range ? { Range: `bytes=${range.start}-${range.end - 1}` } : {}),
+        }),
+      );
       return { body: result.Body as Readable, size: result.ContentLength ?? 0 };
     } catch (err) {
       if (err instanceof NoSuchKey) return undefined;
@@ -53,5 +68,16 @@ export class S3ObjectStore implements ObjectStore {
 
   async delete(bucket: string, key: string): Promise<void> {
     await this.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+  }
+
+  async list(bucket: string, prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return keys;
   }
 }

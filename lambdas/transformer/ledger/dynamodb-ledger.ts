@@ -47,7 +47,7 @@ export class DynamoDbFileLedger implements FileLedger {
               'attempts = if_not_exists(attempts, :zero) + :one, startedAt = :now, receivedAt = if_not_exists(receivedAt, :now)',
               'updatedAt = :now, gsi1pk = :g1pk, gsi1sk = if_not_exists(gsi1sk, :g1sk), gsi2pk = :g2pk, gsi2sk = :g2sk, expiresAt = :expires',
               '#history = list_append(if_not_exists(#history, :empty), :entry)',
-            ].join(', ') + ' REMOVE reprocessRequested, eventSent, provisional',
+            ].join(', ') + ' REMOVE reprocessRequested, eventSent, provisional, splitRun',
           ConditionExpression:
             'attribute_not_exists(pk) OR #status = :received OR (#status = :processing AND leaseUntil < :nowMs) OR reprocessRequested = :true',
           ExpressionAttributeNames: { '#bucket': 'bucket', '#key': 'key', '#size': 'size', '#status': 'status', '#history': 'history' },
@@ -91,7 +91,42 @@ export class DynamoDbFileLedger implements FileLedger {
     if (item && FINAL_STATUSES.includes(item.status) && !(item.provisional && Number(item.leaseUntil) >= now.getTime())) {
       return { kind: 'finished', record: toRecord(item) };
     }
-    return { kind: 'busy', leaseUntil: Number(item?.leaseUntil ?? 0) };
+    const leaseUntil = Number(item?.leaseUntil ?? 0);
+    if (item?.splitRun && item.status === 'PROCESSING') {
+      return { kind: 'busy', leaseUntil, splitRun: { name: String(item.splitRun), attempt: Number(item.attempts) } };
+    }
+    return { kind: 'busy', leaseUntil };
+  }
+
+  async handOver(object: ObjectCreated, attempt: number, run: string, leaseMs: number): Promise<boolean> {
+    const now = this.now();
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: versionKey(object),
+          // A last delivery's provisional FAILED is taken back: the split run records the final status.
+          UpdateExpression:
+            'SET #status = :processing, splitRun = :run, leaseUntil = :lease, updatedAt = :now, gsi2pk = :g2pk, gsi2sk = :g2sk REMOVE provisional, errors, finishedAt',
+          ConditionExpression: '(#status = :processing OR provisional = :true) AND attempts = :attempt',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':processing': 'PROCESSING',
+            ':true': true,
+            ':attempt': attempt,
+            ':run': run,
+            ':lease': now.getTime() + leaseMs,
+            ':now': now.toISOString(),
+            ':g2pk': statusPartition('PROCESSING', now),
+            ':g2sk': `${now.toISOString()}#${object.key}`,
+          },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
   }
 
   async failAhead(object: ObjectCreated, attempt: number, message: string): Promise<void> {

@@ -41,6 +41,8 @@ export interface FileRecord extends Omit<ObjectCreated, 'time'> {
   readonly eventSent?: boolean;
   /** FAILED set ahead by a last delivery still running: it becomes the real outcome if that attempt finishes. */
   readonly provisional?: boolean;
+  /** The split run (Step Functions execution name) the attempt was handed over to. */
+  readonly splitRun?: string;
   readonly history: readonly AttemptRecord[];
 }
 
@@ -48,7 +50,8 @@ export interface FileRecord extends Omit<ObjectCreated, 'time'> {
 export type ClaimResult =
   | { readonly kind: 'claimed'; readonly attempt: number; readonly record: FileRecord }
   | { readonly kind: 'finished'; readonly record: FileRecord }
-  | { readonly kind: 'busy'; readonly leaseUntil: number };
+  /** `splitRun`: the holding attempt was handed over to this split run, which owns the file until it records the final status. */
+  | { readonly kind: 'busy'; readonly leaseUntil: number; readonly splitRun?: { readonly name: string; readonly attempt: number } };
 
 /** The latest published (SUCCEEDED or PARTIAL) version of a key. */
 export interface PublishedVersion {
@@ -100,6 +103,11 @@ export interface FileLedger {
    * message moves to the dead-letter queue. `complete` replaces it when the attempt finishes.
    */
   failAhead(object: ObjectCreated, attempt: number, message: string): Promise<void>;
+  /**
+   * Hands a claimed attempt over to a split run: the lease becomes the run's (hours) and the run's
+   * name is kept, so a redelivery can make sure the run was started. False when the claim was lost.
+   */
+  handOver(object: ObjectCreated, attempt: number, run: string, leaseMs: number): Promise<boolean>;
   /** Gives a claim back after a failed attempt, so the redelivery can claim at once. */
   release(object: ObjectCreated, attempt: number, reason: string): Promise<void>;
   /** Records the final status; false when the claim was lost to a newer attempt. */
