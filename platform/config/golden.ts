@@ -16,6 +16,7 @@ import { listFeeds } from '../../lambdas/transformer/model.js';
 import type { FileOutcome } from '../../lambdas/transformer/engine/outcome.js';
 import { compileFeed, transformFile } from '../../lambdas/transformer/engine/transform.js';
 import { recordDifferences } from './golden-diff.js';
+import { entryExists, whyNotContained } from './contained-files.js';
 
 /** One golden case: a sample CSV of a feed with the output (and rejects) it must produce. */
 export interface GoldenCase {
@@ -45,8 +46,9 @@ export function samplesFolder(feed: Pick<FeedConfig, 'partner' | 'id'>): string 
 export function sampleFiles(root: string, feed: Pick<FeedConfig, 'partner' | 'id'>): string[] {
   const dir = join(root, samplesFolder(feed));
   if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.csv'))
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((f) => f.name.endsWith('.csv') && !f.isDirectory())
+    .map((f) => f.name)
     .sort();
 }
 
@@ -74,6 +76,27 @@ export function sampleKey(c: GoldenCase): string {
 
 /** Runs one sample through the engine and compares output and rejects with the expected files, byte for byte. */
 export async function runGoldenCase(root: string, c: GoldenCase): Promise<GoldenResult> {
+  // A sample or expected file that is a link, or resolves outside the partner's folder, is never
+  // read: its content would be printed in the diff (and so in CI logs).
+  const refused = [c.csv, c.expected, c.expectedRejects].flatMap((file) => {
+    const why = entryExists(join(root, file)) ? whyNotContained(root, file, `mappings/${c.feed.partner}`) : undefined;
+    return why ? [why] : [];
+  });
+  if (refused.length > 0) {
+    const outcome: FileOutcome = {
+      status: 'FAILED',
+      partner: c.feed.partner,
+      feed: c.feed.id,
+      key: sampleKey(c),
+      rowsIn: 0,
+      rowsOut: 0,
+      rowsRejected: 0,
+      errors: [],
+      bytesIn: 0,
+      durationMs: 0,
+    };
+    return { case: c, outcome, actual: { output: Buffer.alloc(0), rejects: Buffer.alloc(0) }, differences: refused };
+  }
   const output = collect();
   const rejects = collect();
   const outcome = await transformFile(compileFeed(c.feed), {

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node as YamlNode, type Pair } from 'yaml';
@@ -21,6 +21,7 @@ import partnerSchema from './partner.schema.json' with { type: 'json' };
 import { checkProducedFields, fieldTree, expressionTree } from './required-fields.js';
 import { ConfigError, sortProblems, type ConfigProblem } from './problems.js';
 import { sampleFiles, samplesFolder } from './golden.js';
+import { findUncontainedEntries, whyNotContained } from './contained-files.js';
 import { positionInScalar } from './source-position.js';
 
 /** Largest partner file read; YAML is configuration, not data. */
@@ -53,6 +54,10 @@ export function loadPlatformConfig(root: string, options: LoadOptions = {}): Loa
     problems.push({ severity: 'error', file: 'partners', line: 1, column: 1, message: `no partners/ folder under ${root}` });
     return { config: { partners }, problems };
   }
+  // Nothing under partners/ or mappings/ is read through a symbolic link: each one is an error.
+  const uncontained = findUncontainedEntries(root);
+  for (const f of uncontained) problems.push(problem(f.file, 1, 1, f.message, f.target));
+  if (uncontained.some((f) => f.file === 'partners')) return { config: { partners }, problems: sortProblems(problems) };
   const validateShape = new Ajv({ strict: true, allErrors: true, verbose: true }).compile(partnerSchema);
   const files = readdirSync(partnersDir).sort();
   const byFile = new Map<string, LoadedPartner>();
@@ -62,6 +67,7 @@ export function loadPlatformConfig(root: string, options: LoadOptions = {}): Loa
       problems.push(problem(file, 1, 1, 'partners/ holds only <partner-id>.yaml files; move or rename this one'));
       continue;
     }
+    if (!lstatSync(join(root, file)).isFile()) continue; // a link or a special file: reported above, never read
     const loaded = loadPartnerFile(root, file, validateShape, problems);
     if (loaded) byFile.set(file, loaded);
   }
@@ -308,6 +314,14 @@ function buildFeed(root: string, partner: string, raw: RawFeed, path: Path, doc:
     r.report([...path, ...p], message, value, where);
   };
 
+  // A partner receives files only under its own prefix: partner evil may not declare acme/refunds/.
+  if (typeof raw.source?.prefix === 'string' && !raw.source.prefix.startsWith(`${partner}/`)) {
+    fail(
+      ['source', 'prefix'],
+      `source prefix must begin with the partner id: ${partner}/ (e.g. ${partner}/${raw.id}/); a partner receives files only under its own prefix`,
+      raw.source.prefix,
+    );
+  }
   const csv = buildCsv(raw.csv ?? {}, (p, m, v) => fail(['csv', ...p], m, v));
   if (!csv.header && !csv.columns)
     fail(raw.csv ? ['csv'] : [], '`columns` is required when `header` is false: list the column names in file order');
@@ -325,7 +339,7 @@ function buildFeed(root: string, partner: string, raw: RawFeed, path: Path, doc:
   }
   if (typeof raw.mappingFile === 'string') {
     const rel = `mappings/${partner}/${raw.mappingFile}`;
-    const text = readReferenced(root, rel, (m) => fail(['mappingFile'], m, raw.mappingFile));
+    const text = readReferenced(root, partner, rel, (m) => fail(['mappingFile'], m, raw.mappingFile));
     if (text !== undefined) {
       try {
         compileExpression(text);
@@ -341,7 +355,8 @@ function buildFeed(root: string, partner: string, raw: RawFeed, path: Path, doc:
 
   const schemaRel = `mappings/${partner}/${raw.schema}`;
   let schema: Record<string, unknown> | undefined;
-  const schemaText = raw.schema === undefined ? undefined : readReferenced(root, schemaRel, (m) => fail(['schema'], m, raw.schema));
+  const schemaText =
+    raw.schema === undefined ? undefined : readReferenced(root, partner, schemaRel, (m) => fail(['schema'], m, raw.schema));
   if (schemaText !== undefined) {
     schema = parseSchema(schemaText, schemaRel, r.problems);
     if (!schema) ok = false;
@@ -532,12 +547,14 @@ function buildFieldMapping(
   return ok ? { kind: 'fields', fields } : undefined;
 }
 
-function readReferenced(root: string, rel: string, fail: (message: string) => void): string | undefined {
-  const path = join(root, rel);
-  if (!existsSync(path)) {
-    fail(`file ${rel} does not exist`);
+/** Reads a file a partner references: a regular file whose real path lies inside the partner's `mappings/<partner>/`. */
+function readReferenced(root: string, partner: string, rel: string, fail: (message: string) => void): string | undefined {
+  const refused = whyNotContained(root, rel, `mappings/${partner}`);
+  if (refused) {
+    fail(refused);
     return undefined;
   }
+  const path = join(root, rel);
   const size = statSync(path).size;
   if (size > MAX_REFERENCED_FILE_BYTES) {
     fail(`file ${rel} is ${size} bytes; the limit is ${MAX_REFERENCED_FILE_BYTES}`);
@@ -668,7 +685,7 @@ function checkMappingsFolder(
   for (const name of readdirSync(dir).sort()) {
     const partner = partners.find((p) => p.id === name);
     const rel = relative(root, join(dir, name));
-    if (!statSync(join(dir, name)).isDirectory()) continue;
+    if (!lstatSync(join(dir, name)).isDirectory()) continue;
     if (!partnerFiles.includes(name)) {
       problems.push({
         severity: 'warning',
@@ -681,7 +698,7 @@ function checkMappingsFolder(
     }
     if (!partner) continue; // its partner file has errors of its own
     for (const entry of readdirSync(join(dir, name)).sort()) {
-      if (!statSync(join(dir, name, entry)).isDirectory()) continue;
+      if (!lstatSync(join(dir, name, entry)).isDirectory()) continue;
       if (!partner.feeds.some((f) => f.id === entry)) {
         problems.push({
           severity: 'warning',

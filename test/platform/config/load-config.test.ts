@@ -251,7 +251,7 @@ describe('problems, each with file, line, column, message and value', () => {
     expect(withPartner(bomb)[0]).toMatch(/^partners\/acme\.yaml:1:1: YAML: Excessive alias count/);
   });
 
-  it('reports overlapping prefixes across partners, once per pair', () => {
+  it('reports overlapping prefixes across partners, once per pair, besides the prefix that leaves its partner', () => {
     const other = VALID_PARTNER.replace(/acme/g, 'beta').replace('prefix: beta/orders/', 'prefix: acme/orders/eu/');
     const problems = problemsOf({
       ...validFiles(),
@@ -260,6 +260,7 @@ describe('problems, each with file, line, column, message and value', () => {
     });
     expect(problems).toEqual([
       'partners/acme.yaml:7:15: source prefix of acme/orders is a prefix of the prefix of beta/orders (acme/orders/eu/); a key must belong to exactly one feed ("acme/orders/")',
+      'partners/beta.yaml:7:15: source prefix must begin with the partner id: beta/ (e.g. beta/orders/); a partner receives files only under its own prefix ("acme/orders/eu/")',
     ]);
   });
 
