@@ -114,7 +114,9 @@ describe('partner-etl validate', () => {
     symlinkSync(outside, join(root, 'mappings/acme/orders/samples/s.expected.ndjson'));
     const r = cli(['validate', '--update', '--root', root]);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('s.expected.ndjson is a symbolic link; not written');
+    // refused when the config is loaded, before any sample is run or written
+    expect(r.stdout).toContain('mappings/acme/orders/samples/s.expected.ndjson:1:1: is a symbolic link');
+    expect(r.stdout).toContain('file mappings/acme/orders/samples/s.expected.ndjson is a symbolic link; it is not read');
     expect(readFileSync(outside, 'utf8')).toBe('keep me');
   });
 
