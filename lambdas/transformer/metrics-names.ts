@@ -8,6 +8,10 @@ export const METRICS = {
   rowsRejected: 'RowsRejected',
   bytesIn: 'BytesIn',
   durationMs: 'FileDurationMs',
+  /** Rows where a compiled mapping expression handed over to the interpreter (a slowdown, by design or not). */
+  mappingFallbacks: 'MappingFallbacks',
+  /** Of those, rows where the compiled closure threw something other than a deferral: a compiler bug. */
+  mappingCompilerErrors: 'MappingCompilerErrors',
 } as const;
 
 /** Names of the events on the downstream bus. */

@@ -337,6 +337,7 @@ export function summaryOf(outcome: FileOutcome, object: ObjectCreated, configHas
     rowsRejected: outcome.rowsRejected,
     errors: outcome.errors,
     durationMs: outcome.durationMs,
+    ...(outcome.mappingFallbacks ? { mappingFallbacks: outcome.mappingFallbacks } : {}),
     configHash,
   };
 }

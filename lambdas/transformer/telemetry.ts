@@ -42,6 +42,20 @@ export function powertoolsTelemetry(logger: Logger, metrics: Metrics): Telemetry
       metrics.addMetric(METRICS.rowsRejected, MetricUnit.Count, o.rowsRejected);
       metrics.addMetric(METRICS.bytesIn, MetricUnit.Bytes, o.bytesIn);
       metrics.addMetric(METRICS.durationMs, MetricUnit.Milliseconds, o.durationMs);
+      const fallbacks = o.mappingFallbacks ?? [];
+      metrics.addMetric(
+        METRICS.mappingFallbacks,
+        MetricUnit.Count,
+        fallbacks.reduce((n, f) => n + f.deferred + f.errors, 0),
+      );
+      metrics.addMetric(
+        METRICS.mappingCompilerErrors,
+        MetricUnit.Count,
+        fallbacks.reduce((n, f) => n + f.errors, 0),
+      );
+      for (const f of fallbacks.filter((x) => x.errors > 0)) {
+        logger.error('compiled mapping threw; the interpreter decided those rows (a compiler bug)', { ...fields, ...f });
+      }
       metrics.publishStoredMetrics();
       metrics.clearDimensions();
     },

@@ -99,12 +99,24 @@ export async function runTransformCommand(options: TransformCommandOptions): Pro
     rowsRejected: outcome.rowsRejected,
     errors: outcome.errors,
     durationMs: outcome.durationMs,
+    ...(outcome.mappingFallbacks ? { mappingFallbacks: outcome.mappingFallbacks } : {}),
   };
   if (options.summary) writeFileSync(options.summary, `${JSON.stringify(summary, null, 2)}\n`);
 
   err.write(
     `${outcome.status} ${feed.partner}/${feed.id} ${key}: ${outcome.rowsIn} rows in, ${outcome.rowsOut} out, ${outcome.rowsRejected} rejected (${outcome.durationMs} ms)\n`,
   );
+  for (const f of outcome.mappingFallbacks ?? []) {
+    if (f.deferred > 0)
+      err.write(
+        `  mapping ${f.field || '(whole record)'}: ${f.deferred} row${f.deferred === 1 ? '' : 's'} on the interpreter (${f.reason})\n`,
+      );
+    if (f.errors > 0) {
+      err.write(
+        `  mapping ${f.field || '(whole record)'}: the compiled closure threw on ${f.errors} row${f.errors === 1 ? '' : 's'} (${f.error}); a compiler bug, please report it\n`,
+      );
+    }
+  }
   const shown = outcome.errors.slice(0, 20);
   for (const e of shown) err.write(`  ${describeError(key, e)}\n`);
   if (outcome.errors.length > shown.length || outcome.rowsRejected > outcome.errors.length) {

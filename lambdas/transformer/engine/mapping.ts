@@ -1,7 +1,8 @@
 import jsonata from 'jsonata';
 import type { MappingConfig } from '../model.js';
-import { compileJsonata } from './compile-jsonata.js';
+import { compileJsonata, Fallback } from './compile-jsonata.js';
 import { jsonataRegexEngine, LinearRegexError, LinearRegExp } from './linear-regex.js';
+import type { MappingFallback } from './outcome.js';
 
 /** Bounds on one expression evaluation: a runaway expression rejects its row, never hangs the file. */
 export interface MappingLimits {
@@ -49,7 +50,35 @@ export class MappingError extends Error {
  * needs is compiled, as a promise when the interpreter runs. Throws (or rejects with) `MappingError`.
  */
 export interface CompiledMapping {
-  map(row: Row, source: RowSource): Record<string, unknown> | Promise<Record<string, unknown>>;
+  /** `fallbacks`, one per file, counts the rows where a compiled expression handed over to the interpreter. */
+  map(row: Row, source: RowSource, fallbacks?: FallbackCounter): Record<string, unknown> | Promise<Record<string, unknown>>;
+}
+
+/**
+ * Per expression, the rows where its compiled closure handed over to the interpreter: by design
+ * (a deferral: a value or construct the closure leaves to the interpreter) or because the closure
+ * threw something else (a compiler bug: the interpreter still decides, but it is counted and named,
+ * never a silent slowdown). Touched only on a fallback, never on the compiled path.
+ */
+export class FallbackCounter {
+  private readonly byExpression = new Map<number, { field: string; deferred: number; errors: number; reason?: string; error?: string }>();
+
+  note(index: number, field: string, err: unknown): void {
+    let entry = this.byExpression.get(index);
+    if (!entry) this.byExpression.set(index, (entry = { field, deferred: 0, errors: 0 }));
+    if (err === undefined || err instanceof Fallback) {
+      entry.deferred++;
+      entry.reason ??= err ? err.message : 'the closure produced a function';
+    } else {
+      entry.errors++;
+      entry.error ??= err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    }
+  }
+
+  /** The counts in expression order; empty when every row stayed compiled. */
+  report(): MappingFallback[] {
+    return [...this.byExpression.entries()].sort(([a], [b]) => a - b).map(([, entry]) => ({ ...entry }));
+  }
 }
 
 /** An expression that does not compile: thrown at compile time, reported by config validation. */
@@ -132,7 +161,7 @@ export function compileMapping(mapping: MappingConfig, options: MappingOptions =
   const limits = options.limits ?? DEFAULT_MAPPING_LIMITS;
   const useCompiler = options.compiled ?? true;
   if (mapping.kind === 'expression') {
-    const evaluator = createEvaluator(mapping.expression, limits, useCompiler, undefined);
+    const evaluator = createEvaluator(mapping.expression, limits, useCompiler, undefined, 0);
     const check = (value: unknown): Record<string, unknown> => {
       if (value === undefined) throw new MappingError('the mapping produced nothing for this row');
       if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -141,19 +170,19 @@ export function compileMapping(mapping: MappingConfig, options: MappingOptions =
       return value as Record<string, unknown>;
     };
     return {
-      map(row, source) {
-        const value = evaluator(row, { source });
+      map(row, source, fallbacks) {
+        const value = evaluator(row, { source }, fallbacks);
         return value instanceof Promise ? value.then(check) : check(value);
       },
     };
   }
-  const fields = mapping.fields.map((f) => {
+  const fields = mapping.fields.map((f, index) => {
     const pointer = `/${f.path.map((s) => s.replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`;
     // a top-level field (most are) is set directly, without walking a path
     return {
       path: f.path,
       key: f.path.length === 1 ? f.path[0] : undefined,
-      evaluate: createEvaluator(f.expression, limits, useCompiler, pointer),
+      evaluate: createEvaluator(f.expression, limits, useCompiler, pointer, index),
     };
   });
   // Fields are evaluated in YAML order; the rest of a row goes asynchronous only from the first
@@ -164,21 +193,22 @@ export function compileMapping(mapping: MappingConfig, options: MappingOptions =
     out: Record<string, unknown>,
     row: Row,
     bindings: { source: RowSource },
+    fallbacks: FallbackCounter | undefined,
   ) => {
     for (let i = from; i < fields.length; i++) {
-      const value = i === from ? await pending : await fields[i]!.evaluate(row, bindings);
+      const value = i === from ? await pending : await fields[i]!.evaluate(row, bindings, fallbacks);
       if (value !== undefined) setPath(out, fields[i]!.path, value);
     }
     return out;
   };
   return {
-    map(row, source) {
+    map(row, source, fallbacks) {
       const bindings = { source };
       const out: Record<string, unknown> = {};
       for (let i = 0; i < fields.length; i++) {
         const field = fields[i]!;
-        const value = field.evaluate(row, bindings);
-        if (value instanceof Promise) return finishAsync(i, value, out, row, bindings);
+        const value = field.evaluate(row, bindings, fallbacks);
+        if (value instanceof Promise) return finishAsync(i, value, out, row, bindings, fallbacks);
         if (value === undefined) continue;
         if (field.key !== undefined) out[field.key] = value;
         else setPath(out, field.path, value);
@@ -189,22 +219,31 @@ export function compileMapping(mapping: MappingConfig, options: MappingOptions =
 }
 
 /** Evaluates one expression: synchronously through its compiled closure, or (declined, deferred) on the interpreter. */
-type Evaluator = (row: Row, bindings: { source: RowSource }) => unknown;
+type Evaluator = (row: Row, bindings: { source: RowSource }, fallbacks: FallbackCounter | undefined) => unknown;
 
-function createEvaluator(expression: string, limits: MappingLimits, useCompiler: boolean, field: string | undefined): Evaluator {
+function createEvaluator(
+  expression: string,
+  limits: MappingLimits,
+  useCompiler: boolean,
+  field: string | undefined,
+  index: number,
+): Evaluator {
   const interpreter = compileExpression(expression, limits);
   const interpret: Evaluator = (row, bindings) => evaluate(interpreter, row, bindings, field);
   const compiled = useCompiler ? compileJsonata(expression) : undefined;
   if (!compiled) return interpret;
-  return (row, bindings) => {
+  return (row, bindings, fallbacks) => {
     let value: unknown;
     try {
       value = compiled.evaluate(row, bindings);
-    } catch {
-      // Fallback (or anything unexpected): the interpreter decides, errors and all.
-      return interpret(row, bindings);
+    } catch (err) {
+      // A deferral, or anything unexpected: counted, and the interpreter decides, errors and all.
+      fallbacks?.note(index, field ?? '', err);
+      return interpret(row, bindings, fallbacks);
     }
-    return typeof value === 'function' ? interpret(row, bindings) : value;
+    if (typeof value !== 'function') return value;
+    fallbacks?.note(index, field ?? '', undefined);
+    return interpret(row, bindings, fallbacks);
   };
 }
 

@@ -39,6 +39,21 @@ export interface FileError {
   readonly line?: number;
 }
 
+/**
+ * One mapping expression whose compiled closure handed rows over to the interpreter in a file.
+ * `deferred` is by design (a value or construct outside the compiled subset); `errors` means the
+ * closure threw something else, a compiler bug worth a report (the interpreter still decided the row).
+ */
+export interface MappingFallback {
+  /** The output field (JSON pointer), or '' for a whole-object mapping. */
+  readonly field: string;
+  readonly deferred: number;
+  readonly errors: number;
+  /** The first deferral's reason and the first error, when there were any. */
+  readonly reason?: string;
+  readonly error?: string;
+}
+
 /** What became of one file. `rowsIn = rowsOut + rowsRejected` always holds. */
 export interface FileOutcome {
   readonly status: Exclude<FileStatus, 'DUPLICATE'>;
@@ -53,6 +68,8 @@ export interface FileOutcome {
   readonly errors: readonly (FileError | RowReject)[];
   readonly bytesIn: number;
   readonly durationMs: number;
+  /** Expressions that fell back to the interpreter, with counts; absent when none did. */
+  readonly mappingFallbacks?: readonly MappingFallback[];
 }
 
 /** A data error that ends the file, carried by exception out of the decode or parse stage. */

@@ -4,7 +4,7 @@ import { closestColumn } from './column-names.js';
 import { findMappingColumnReads } from './column-reads.js';
 import { CsvTokenizer, type CsvRecord } from './csv-tokenizer.js';
 import { decodeStream } from './decode.js';
-import { compileMapping, MappingError, type CompiledMapping, type MappingOptions, type Row } from './mapping.js';
+import { compileMapping, FallbackCounter, MappingError, type CompiledMapping, type MappingOptions, type Row } from './mapping.js';
 import { FileLevelError, type FileError, type FileOutcome, type RowErrorCode, type RowReject } from './outcome.js';
 import { RecordWriter } from './record-writer.js';
 import { compileValidator, createSchemaAjv, type RecordValidator } from './schema.js';
@@ -122,15 +122,19 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
   let rowsOut = 0;
   let rowsRejected = 0;
   let bytesIn = 0;
+  const fallbacks = new FallbackCounter();
 
-  const finish = (fileError?: FileError): FileOutcome =>
-    settleOutcome(
+  const finish = (fileError?: FileError): FileOutcome => {
+    const outcome = settleOutcome(
       config,
       request.key,
       { rowsIn, rowsOut, rowsRejected, bytesIn, durationMs: Math.round(performance.now() - started) },
       errors,
       fileError,
     );
+    const mappingFallbacks = fallbacks.report();
+    return mappingFallbacks.length > 0 ? { ...outcome, mappingFallbacks } : outcome;
+  };
 
   if (request.sizeBytes !== undefined && request.sizeBytes > maxBytes) {
     return finish({
@@ -215,7 +219,11 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
     const number = recordNo;
     let mapped: Record<string, unknown> | Promise<Record<string, unknown>>;
     try {
-      mapped = feed.mapping.map(row, { partner: source.partner, feed: source.feed, key: source.key, line: record.line, record: number });
+      mapped = feed.mapping.map(
+        row,
+        { partner: source.partner, feed: source.feed, key: source.key, line: record.line, record: number },
+        fallbacks,
+      );
     } catch (err) {
       return onMappingError(record, number, err);
     }

@@ -158,11 +158,37 @@ describe('partner-etl transform', () => {
       readFileSync(join(REPO, 'mappings/acme/orders/samples/with-bad-rows.expected-rejects.ndjson'), 'utf8'),
     );
     const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
-    expect(Object.keys(summary)).toEqual(['status', 'partner', 'feed', 'key', 'rowsIn', 'rowsOut', 'rowsRejected', 'errors', 'durationMs']);
+    expect(Object.keys(summary)).toEqual([
+      'status',
+      'partner',
+      'feed',
+      'key',
+      'rowsIn',
+      'rowsOut',
+      'rowsRejected',
+      'errors',
+      'durationMs',
+      'mappingFallbacks',
+    ]);
+    // `$number("abc")` is left to the interpreter, which rejects the row
+    expect(summary.mappingFallbacks).toEqual([{ field: '/amount', deferred: 1, errors: 0, reason: 'not a number' }]);
     expect(summary).toMatchObject({ status: 'PARTIAL', partner: 'acme', feed: 'orders', rowsIn: 16, rowsOut: 12, rowsRejected: 4 });
     expect(summary.errors).toHaveLength(4);
     expect(r.stderr).toContain('PARTIAL acme/orders acme/orders/with-bad-rows.csv: 16 rows in, 12 out, 4 rejected');
     expect(r.stderr).toContain('acme/orders/with-bad-rows.csv line 4: /amount must be >= 0');
+  });
+
+  it('names, in the summary and on stderr, an expression that fell back to the interpreter', () => {
+    const root = makeConfigRoot({
+      ...validFiles(),
+      'partners/acme.yaml': VALID_PARTNER.replace('$number(amount)', '$number(amount) + id'),
+    });
+    const dir = tmp();
+    writeFileSync(join(dir, 'day.csv'), 'id,amount\nA,1\n');
+    const r = cli(['transform', '--root', root, '--feed', 'acme/orders', join(dir, 'day.csv'), '--summary', join(dir, 'summary.json')]);
+    const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
+    expect(summary.mappingFallbacks).toEqual([{ field: '/amount', deferred: 1, errors: 0, reason: 'arithmetic on a non-number' }]);
+    expect(r.stderr).toContain('  mapping /amount: 1 row on the interpreter (arithmetic on a non-number)');
   });
 
   it('prints records to stdout when no --out is given', () => {

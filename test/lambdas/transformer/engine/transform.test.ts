@@ -6,6 +6,8 @@ import fc from 'fast-check';
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 import type { FieldMappingConfig } from '../../../../lambdas/transformer/model.js';
+import { Fallback } from '../../../../lambdas/transformer/engine/compile-jsonata.js';
+import { FallbackCounter } from '../../../../lambdas/transformer/engine/mapping.js';
 import { compileFeed, transformFile } from '../../../../lambdas/transformer/engine/transform.js';
 import { makeFeed, runEngine } from '../../../support/engine.js';
 
@@ -400,4 +402,31 @@ it('fails the stream read when the input errors, instead of reporting a short fi
   await expect(
     transformFile(compileFeed(makeFeed()), { key: 'k', input, output: new PassThrough(), rejects: new PassThrough() }),
   ).rejects.toThrow('connection reset');
+});
+
+describe('compiled-mapping fallbacks', () => {
+  it('counts, per expression, the rows a compiled closure handed to the interpreter, and reports them in the outcome', async () => {
+    // `a + 1` on a string is outside the compiled subset: the closure defers, the interpreter rejects the row
+    const feed = makeFeed({ mapping: fields({ next: 'a + 1', b: 'b', sum: '$number(a) + 1' }) });
+    const run = await runEngine(feed, 'a,b\n1,x\n2,y\n,z\n');
+    expect(run.outcome).toMatchObject({ status: 'PARTIAL', rowsOut: 1, rowsRejected: 2 });
+    expect(run.records).toEqual([{ b: 'z' }]);
+    expect(run.outcome.mappingFallbacks).toEqual([{ field: '/next', deferred: 2, errors: 0, reason: 'arithmetic on a non-number' }]);
+  });
+
+  it('reports nothing when every row stays compiled', async () => {
+    expect((await runEngine(makeFeed({ mapping: fields({ b: 'b' }) }), 'a,b\n1,x\n')).outcome.mappingFallbacks).toBeUndefined();
+  });
+
+  it('counts an unexpected throw of the compiled closure as a compiler error with its message, apart from deferrals', () => {
+    const counter = new FallbackCounter();
+    counter.note(1, '/x', new Fallback('path over an array'));
+    counter.note(0, '/a', new TypeError('cannot read properties of undefined'));
+    counter.note(1, '/x', new Fallback('non-finite number'));
+    counter.note(0, '/a', new TypeError('again'));
+    expect(counter.report()).toEqual([
+      { field: '/a', deferred: 0, errors: 2, error: 'TypeError: cannot read properties of undefined' },
+      { field: '/x', deferred: 2, errors: 0, reason: 'path over an array' },
+    ]);
+  });
 });
