@@ -1,6 +1,6 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { parseObjectEvents, type ObjectCreated } from './intake.js';
-import { processObject, RetryLaterError, type ProcessorDeps, type ProcessResult } from './process-object.js';
+import { processObject, RetryLaterError, type AttemptStep, type ProcessorDeps, type ProcessResult } from './process-object.js';
 
 /** What the handler reports: structured logs and metrics in Lambda, status lines locally. */
 export interface Telemetry {
@@ -8,6 +8,11 @@ export interface Telemetry {
   finished(result: ProcessResult, object: ObjectCreated, requestId: string): void;
   /** A message that goes back to its queue (and after the redrive count, to the dead-letter queue). */
   failed(error: unknown, messageId: string, requestId: string): void;
+  /**
+   * An error the attempt handled itself: a failed cleanup, a publication step tried again (the
+   * error that decides the message goes to `failed`).
+   */
+  stepFailed(step: AttemptStep, error: unknown, object: ObjectCreated, requestId: string): void;
 }
 
 export interface HandlerContext {
@@ -31,13 +36,14 @@ export function createHandler(deps: ProcessorDeps & { readonly maxReceiveCount?:
         requestId: context.awsRequestId,
         remainingMs: () => context.getRemainingTimeInMillis(),
         lastDelivery: deps.maxReceiveCount !== undefined && receives >= deps.maxReceiveCount,
+        stepFailed: (step: AttemptStep, object: ObjectCreated, error: unknown) =>
+          telemetry.stepFailed(step, error, object, context.awsRequestId),
       };
       try {
         for (const object of parseObjectEvents(record.body)) {
           const result = await processObject(deps, object, ctx);
           telemetry.finished(result, object, context.awsRequestId);
           if (result.kind === 'busy') throw new RetryLaterError(`${object.key} is being processed by another attempt`);
-          await deps.faults?.checkpoint('beforeAck', object);
         }
       } catch (err) {
         telemetry.failed(err, record.messageId, context.awsRequestId);

@@ -12,6 +12,8 @@ export const METRICS = {
   mappingFallbacks: 'MappingFallbacks',
   /** Of those, rows where the compiled closure threw something other than a deferral: a compiler bug. */
   mappingCompilerErrors: 'MappingCompilerErrors',
+  /** An error an attempt handled itself (a failed cleanup, a publication step tried again): see AttemptStep. */
+  stepFailures: 'AttemptStepFailures',
 } as const;
 
 /** Names of the events on the downstream bus. */

@@ -1,4 +1,5 @@
-import type { ObjectStore, EventPublisher } from './adapters/object-store.js';
+import { createHash } from 'node:crypto';
+import type { EventPublisher, ObjectStore, PendingUpload } from './adapters/object-store.js';
 import type { FileError, FileOutcome } from './engine/outcome.js';
 import { transformFile, type CompiledFeed } from './engine/transform.js';
 import type { ObjectCreated } from './intake.js';
@@ -8,14 +9,6 @@ import { EVENTS } from './metrics-names.js';
 import { resolveFeed, runsSplit, type FeedConfig, type PlatformConfig } from './model.js';
 import { outputKeys, splitKeys, type OutputKeys } from './output-keys.js';
 import { SPLIT_LEASE_MS, splitRunName, type SplitRunner } from './split/split-runner.js';
-
-/** The steps where the chaos run and the crash tests inject faults; production passes nothing. */
-export type Checkpoint = 'afterClaim' | 'afterOutputUpload' | 'afterLedgerUpdate' | 'beforeAck';
-
-export interface FaultInjector {
-  /** Called at each step; throws to simulate a crash there. */
-  checkpoint(step: Checkpoint, object: ObjectCreated): void | Promise<void>;
-}
 
 export interface ProcessorDeps {
   readonly config: PlatformConfig;
@@ -28,7 +21,6 @@ export interface ProcessorDeps {
   readonly ledger: FileLedger;
   readonly store: ObjectStore;
   readonly events: EventPublisher;
-  readonly faults?: FaultInjector;
   /** Where files of feeds with `split` go when they are above the threshold; without it every file runs whole. */
   readonly split?: SplitRunner;
 }
@@ -39,6 +31,33 @@ export interface InvocationContext {
   readonly remainingMs: () => number;
   /** This delivery is the queue's last before the dead-letter queue: a failure now is final. */
   readonly lastDelivery?: boolean;
+  /**
+   * An error the attempt handled itself: a cleanup after a failure that failed too, or a publication
+   * step retried. The error that decides the message is thrown; these are logged and counted, never dropped.
+   */
+  readonly stepFailed: (step: AttemptStep, object: ObjectCreated, error: unknown) => void;
+}
+
+/**
+ * Steps that handle an error inside an attempt: aborting the uploads of a failed attempt, giving its
+ * claim back, recording the final FAILED on the last delivery, moving the pointer and sending the event.
+ */
+export type AttemptStep = 'abort-uploads' | 'release-claim' | 'record-final-failure' | 'publish';
+
+/** In-process tries of a step that must not be left to a redelivery (there may be none). */
+const STEP_TRIES = 3;
+
+/** Runs a step up to STEP_TRIES times, reporting each failure; true when it succeeded. */
+async function tryStep(ctx: InvocationContext, step: AttemptStep, object: ObjectCreated, run: () => Promise<unknown>): Promise<boolean> {
+  for (let i = 0; i < STEP_TRIES; i++) {
+    try {
+      await run();
+      return true;
+    } catch (err) {
+      ctx.stepFailed(step, object, err);
+    }
+  }
+  return false;
 }
 
 /** What became of one object in this invocation. */
@@ -73,10 +92,17 @@ const LEASE_MARGIN_MS = 2000;
 const BUSY_WAIT_MS = 20_000;
 const BUSY_POLL_MS = 100;
 
-/** Removes a version's output (or a split run's parts) and manifest, if an attempt left them (keys are deterministic per version). */
-export async function unpublish(deps: Pick<ProcessorDeps, 'store' | 'outputBucket'>, keys: OutputKeys): Promise<void> {
+/**
+ * Removes what an earlier attempt at a version may have left (keys are deterministic per version):
+ * a FAILED or DUPLICATE version publishes nothing (no output, no split run's parts, no manifest)
+ * and keeps no other attempt's rejects or summary.
+ */
+export async function unpublish(deps: Pick<ProcessorDeps, 'store' | 'outputBucket' | 'rejectsBucket'>, keys: OutputKeys): Promise<void> {
   const parts = await deps.store.list(deps.outputBucket, splitKeys(keys).partsPrefix);
-  await Promise.all([keys.output, keys.manifest, ...parts].map((key) => deps.store.delete(deps.outputBucket, key)));
+  await Promise.all([
+    ...[keys.output, keys.manifest, ...parts].map((key) => deps.store.delete(deps.outputBucket, key)),
+    ...[keys.rejects, keys.summary].map((key) => deps.store.delete(deps.rejectsBucket, key)),
+  ]);
 }
 
 /** Points the key's latest-published pointer at this version if it was published (idempotent). */
@@ -123,12 +149,16 @@ export async function processObject(deps: ProcessorDeps, object: ObjectCreated, 
   if (claim.kind === 'finished') {
     // A crash between the final status and the pointer or the event is healed by the next delivery.
     if (!claim.record.eventSent) {
+      if (claim.record.status === 'FAILED') {
+        await unpublish(deps, outputKeys(config, object.key, versionRef(object), new Date(object.time)));
+      }
       await publishIfPublished(deps, object, claim.record);
       await sendEvent(deps, config, object, claim.record);
     }
     return { kind: 'already-finished', feed: config, record: claim.record };
   }
   const attempt = claim.attempt;
+  let record: FileRecord | undefined; // set once this attempt has recorded the final status
   try {
     if (ctx.lastDelivery) {
       await deps.ledger.failAhead(
@@ -137,8 +167,7 @@ export async function processObject(deps: ProcessorDeps, object: ObjectCreated, 
         `attempt ${attempt}, the queue's last delivery, did not finish; the message is in the dead-letter queue`,
       );
     }
-    await deps.faults?.checkpoint('afterClaim', object);
-    const ran = await runAttempt(deps, feed, object);
+    const ran = await runAttempt(deps, feed, object, ctx);
     if (ran === 'split') {
       const run = splitRunName(object, attempt);
       if (!(await deps.ledger.handOver(object, attempt, run, SPLIT_LEASE_MS))) {
@@ -148,40 +177,62 @@ export async function processObject(deps: ProcessorDeps, object: ObjectCreated, 
       return { kind: 'handed-over', feed: config, run, attempt };
     }
     const { update, outcome } = ran;
-    await deps.faults?.checkpoint('afterOutputUpload', object);
     if (!(await deps.ledger.complete(object, attempt, update))) {
       throw new RetryLaterError(`attempt ${attempt} of ${object.key} lost its claim to a newer attempt`);
     }
-    await deps.faults?.checkpoint('afterLedgerUpdate', object);
-    const record = { ...claim.record, ...update, status: update.status } as FileRecord;
-    await publishIfPublished(deps, object, record);
-    await sendEvent(deps, config, object, record);
+    record = { ...claim.record, ...update, status: update.status } as FileRecord;
+    const final = record;
+    try {
+      await publishIfPublished(deps, object, final);
+      await sendEvent(deps, config, object, final);
+    } catch (err) {
+      // The status is final: the pointer and the event are tried again here rather than left to a
+      // redelivery, which the last delivery does not have.
+      ctx.stepFailed('publish', object, err);
+      if (
+        !(await tryStep(ctx, 'publish', object, () =>
+          publishIfPublished(deps, object, final).then(() => sendEvent(deps, config, object, final)),
+        ))
+      ) {
+        throw err;
+      }
+    }
     return { kind: 'processed', feed: config, status: update.status, outcome, attempt };
   } catch (err) {
     const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    if (ctx.lastDelivery) {
-      // The message goes to the dead-letter queue after this: the ledger says so instead of waiting forever.
-      const error: FileError = {
-        code: 'RETRIES_EXHAUSTED',
-        message: `attempt ${attempt} failed on the last delivery (${reason}); the message is in the dead-letter queue`,
-      };
+    if (ctx.lastDelivery && !record) {
+      // The message goes to the dead-letter queue after this: the ledger says FAILED instead of
+      // waiting forever. Recorded first (only if this attempt still holds the version: a lost answer
+      // from its own final write must not unpublish a version that succeeded), then anything an
+      // earlier attempt uploaded is removed, then the event. The error that ended the attempt is thrown.
       const update: FinalUpdate = {
         configHash: deps.configHash,
         status: 'FAILED',
         rowsIn: 0,
         rowsOut: 0,
         rowsRejected: 0,
-        errors: [error],
+        errors: [
+          {
+            code: 'RETRIES_EXHAUSTED',
+            message: `attempt ${attempt} failed on the last delivery (${reason}); the message is in the dead-letter queue`,
+          },
+        ],
         durationMs: 0,
       };
-      // Best effort: the original error is what the caller must see. A FAILED file publishes nothing,
-      // even what an earlier attempt uploaded before it crashed.
-      await unpublish(deps, outputKeys(config, object.key, versionRef(object), new Date(object.time)))
-        .then(() => deps.ledger.complete(object, attempt, update))
-        .then((recorded) => (recorded ? sendEvent(deps, config, object, { ...claim.record, ...update } as FileRecord) : undefined))
-        .catch(() => undefined);
+      let recorded = false;
+      await tryStep(ctx, 'record-final-failure', object, async () => {
+        recorded = await deps.ledger.complete(object, attempt, update);
+      });
+      if (recorded) {
+        const failed = { ...claim.record, ...update } as FileRecord;
+        await tryStep(ctx, 'record-final-failure', object, async () => {
+          await unpublish(deps, outputKeys(config, object.key, versionRef(object), new Date(object.time)));
+          await sendEvent(deps, config, object, failed);
+        });
+      }
     } else {
-      await deps.ledger.release(object, attempt, reason).catch(() => undefined);
+      // Gives the claim back (or, after the final status, the right to publish it) so the redelivery need not wait for the lease.
+      await deps.ledger.release(object, attempt, reason).catch((stepError: unknown) => ctx.stepFailed('release-claim', object, stepError));
     }
     throw err;
   }
@@ -191,6 +242,7 @@ async function runAttempt(
   deps: ProcessorDeps,
   feed: CompiledFeed,
   object: ObjectCreated,
+  ctx: InvocationContext,
 ): Promise<{ update: FinalUpdate; outcome: FileOutcome } | 'split'> {
   const config = feed.config;
   const ref = versionRef(object);
@@ -233,6 +285,12 @@ async function runAttempt(
     config.output.format === 'json' ? 'application/json' : 'application/x-ndjson',
   );
   const rejects = deps.store.upload(deps.rejectsBucket, keys.rejects, 'application/x-ndjson');
+  // Every upload ends committed or aborted, whatever fails: an open one holds its stream and its parts.
+  const open = new Set([output, rejects]);
+  const settle = async (upload: PendingUpload, commit: boolean) => {
+    await (commit ? upload.commit() : upload.abort());
+    open.delete(upload);
+  };
   let outcome: FileOutcome;
   try {
     outcome = await transformFile(feed, {
@@ -242,16 +300,18 @@ async function runAttempt(
       rejects: rejects.stream,
       sizeBytes: object.size,
     });
+    await settle(output, outcome.status !== 'FAILED');
+    await settle(rejects, outcome.rowsRejected > 0);
   } catch (err) {
-    await Promise.allSettled([output.abort(), rejects.abort()]);
+    for (const aborted of await Promise.allSettled([...open].map((upload) => upload.abort()))) {
+      if (aborted.status === 'rejected') ctx.stepFailed('abort-uploads', object, aborted.reason);
+    }
     throw err;
   } finally {
     source?.body.destroy(); // always: an unread body holds its socket
   }
 
   const published = outcome.status !== 'FAILED';
-  await (published ? output.commit() : output.abort());
-  await (outcome.rowsRejected > 0 ? rejects.commit() : rejects.abort());
   const summary = summaryOf(outcome, object, deps.configHash);
   if (published) {
     await deps.store.put(
@@ -349,6 +409,7 @@ export async function sendEvent(deps: ProcessorDeps, config: FeedConfig, object:
   }
   const failed = record.status === 'FAILED';
   await deps.events.publish(failed ? EVENTS.failed : EVENTS.processed, {
+    eventId: eventIdOf(object, record.attempts),
     partner: config.partner,
     feed: config.id,
     bucket: object.bucket,
@@ -367,6 +428,18 @@ export async function sendEvent(deps: ProcessorDeps, config: FeedConfig, object:
     errors: (record.errors ?? []).slice(0, 5),
   });
   await deps.ledger.markEventSent(object);
+}
+
+/**
+ * The id consumers deduplicate on. Events are sent at least once (a crash between sending and
+ * noting it sends it again, from the next delivery), always with the same content: the id is the
+ * version and the attempt that recorded its final status, so a reprocess gets a new one.
+ */
+export function eventIdOf(object: Pick<ObjectCreated, 'bucket' | 'key' | 'versionId' | 'sequencer'>, attempt: number): string {
+  return createHash('sha256')
+    .update(JSON.stringify([object.bucket, object.key, versionRef(object), attempt]))
+    .digest('hex')
+    .slice(0, 32);
 }
 
 async function* emptyInput(): AsyncGenerator<Uint8Array> {}

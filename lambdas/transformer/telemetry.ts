@@ -59,6 +59,17 @@ export function powertoolsTelemetry(logger: Logger, metrics: Metrics): Telemetry
       metrics.publishStoredMetrics();
       metrics.clearDimensions();
     },
+    stepFailed(step, error, object, requestId) {
+      logger.error('an attempt step failed; the attempt handled it (see step)', {
+        step,
+        key: object.key,
+        versionId: object.versionId,
+        requestId,
+        error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
+      });
+      metrics.addMetric(METRICS.stepFailures, MetricUnit.Count, 1);
+      metrics.publishStoredMetrics();
+    },
     failed(error, messageId, requestId) {
       const fields = { messageId, requestId, error: error instanceof Error ? { name: error.name, message: error.message } : String(error) };
       if (error instanceof RetryLaterError) logger.info('message left for redelivery', fields);

@@ -1,6 +1,5 @@
 import { appendFileSync } from 'node:fs';
-import type { ObjectCreated } from '../../lambdas/transformer/intake.js';
-import type { Checkpoint, FaultInjector } from '../../lambdas/transformer/process-object.js';
+import type { FaultTiming, PortCall, PortFaults } from './port-faults.js';
 
 /** Deterministic pseudo-random numbers (mulberry32): a chaos run with a seed can be replayed. */
 export function seededRandom(seed: number): () => number {
@@ -14,7 +13,7 @@ export function seededRandom(seed: number): () => number {
 }
 
 export interface ChaosFaultOptions {
-  /** Probability of a crash at each handler checkpoint. */
+  /** Probability that a ledger, object-store or event call fails, before or after it takes effect (a crash there). */
   readonly crashRate: number;
   /** Probability that an S3 or DynamoDB call is throttled, and that one is slow. */
   readonly throttleRate: number;
@@ -27,16 +26,16 @@ export interface ChaosFaultOptions {
   readonly logFile: string;
 }
 
-/** Crashes at random handler steps, and always for poison files. */
-export class ChaosFaults implements FaultInjector {
+/** Crashes at random port calls (half before the call, half after it took effect), and always for poison files. */
+export class ChaosFaults implements PortFaults {
   constructor(private readonly options: ChaosFaultOptions) {}
 
-  checkpoint(step: Checkpoint, object: ObjectCreated): void {
-    if (this.options.isPoison(object.key) && step === 'afterClaim') throw new Error(`poison file ${object.key}`);
-    if (this.options.random() < this.options.crashRate) {
-      appendFileSync(this.options.logFile, `crash ${step}\n`);
-      throw new Error(`injected crash ${step}`);
-    }
+  inject(call: PortCall, key: string): FaultTiming | undefined {
+    if (call === 'store.open' && this.options.isPoison(key)) return 'before';
+    if (this.options.random() >= this.options.crashRate) return undefined;
+    const timing = this.options.random() < 0.5 ? 'before' : 'after';
+    appendFileSync(this.options.logFile, `crash ${timing} ${call}\n`);
+    return timing;
   }
 }
 

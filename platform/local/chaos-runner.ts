@@ -15,6 +15,7 @@ import { MAX_RECEIVE_COUNT } from '../config/queue-settings.js';
 import { ChaosFaults, seededRandom, withChaos } from './chaos-faults.js';
 import { clientsFor } from './emulators.js';
 import { startPollers } from './pollers.js';
+import { withPortFaults } from './port-faults.js';
 
 export interface RunnerSetup {
   readonly root: string;
@@ -31,6 +32,8 @@ export interface RunnerSetup {
   readonly poisonMarker: string;
   readonly faultLog: string;
   readonly eventLog: string;
+  /** One line per delivery the handler received, per result it reported, per message it failed. */
+  readonly deliveryLog: string;
 }
 
 const setup = JSON.parse(process.argv[2]!) as RunnerSetup;
@@ -45,6 +48,20 @@ const faultOptions = {
   logFile: setup.faultLog,
 };
 const clients = clientsFor(setup.endpoints);
+// Appended synchronously, so a SIGKILL loses nothing already reported.
+const note = (entry: Record<string, unknown>) => appendFileSync(setup.deliveryLog, `${JSON.stringify(entry)}\n`);
+const ports = withPortFaults(
+  {
+    ledger: new DynamoDbFileLedger(withChaos(clients.dynamodb, faultOptions, 'DynamoDB'), setup.tableName),
+    store: new S3ObjectStore(withChaos(clients.s3, faultOptions, 'S3')),
+    events: {
+      async publish(detailType: string, detail: Record<string, unknown>) {
+        appendFileSync(setup.eventLog, `${JSON.stringify({ detailType, detail })}\n`);
+      },
+    },
+  },
+  new ChaosFaults(faultOptions),
+);
 const handler = createHandler(
   {
     config: bundle.config,
@@ -53,22 +70,38 @@ const handler = createHandler(
     inboundBucket: setup.buckets.inbound,
     outputBucket: setup.buckets.output,
     rejectsBucket: setup.buckets.rejects,
-    ledger: new DynamoDbFileLedger(withChaos(clients.dynamodb, faultOptions, 'DynamoDB'), setup.tableName),
-    store: new S3ObjectStore(withChaos(clients.s3, faultOptions, 'S3')),
-    events: {
-      async publish(detailType, detail) {
-        appendFileSync(setup.eventLog, `${JSON.stringify({ detailType, detail })}\n`);
-      },
-    },
-    faults: new ChaosFaults(faultOptions),
+    ...ports,
     maxReceiveCount: MAX_RECEIVE_COUNT,
   },
-  { finished: () => undefined, failed: () => undefined },
+  {
+    finished: (result, object) =>
+      note({
+        result: result.kind,
+        key: object.key,
+        sequencer: object.sequencer,
+        ...(result.kind === 'processed' ? { status: result.status, attempt: result.attempt } : {}),
+      }),
+    failed: (error) =>
+      note({ failed: error instanceof Error ? error.name : typeof error, message: String((error as Error)?.message ?? error) }),
+    stepFailed: (step, error, object) =>
+      note({ stepFailed: step, key: object.key, error: error instanceof Error ? error.name : typeof error }),
+  },
 );
+const delivered: typeof handler = (event, context) => {
+  for (const record of event.Records) {
+    try {
+      const object = (JSON.parse(record.body) as { detail: { object: { key: string; sequencer: string } } }).detail.object;
+      note({ delivery: object.key, sequencer: object.sequencer, receives: Number(record.attributes.ApproximateReceiveCount) });
+    } catch (err) {
+      note({ delivery: null, error: String(err) });
+    }
+  }
+  return handler(event, context);
+};
 const pollers = startPollers({
   sqs: clients.sqs,
   queues: Object.values(setup.queues).map((url) => ({ url, concurrency: 3 })),
-  handler,
+  handler: delivered,
   timeoutSeconds: setup.timeoutSeconds,
   log: (line) => process.stderr.write(`${line}\n`),
 });

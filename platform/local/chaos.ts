@@ -3,8 +3,11 @@
  * partners and feeds; some delivered twice, some overwritten with new or identical bytes, some
  * poison, some bad) go through the real handler while it crashes at random steps, S3 and DynamoDB
  * calls are throttled or slow, and its process is killed with SIGKILL and restarted mid-run.
- * Then every object version is reconciled against a fault-free run of the engine on the same bytes.
- * Loopback only, bounded in count and time; exits non-zero on any violation.
+ * Then every object version is reconciled: its ledger item, attempts against deliveries, its output,
+ * rejects, summary and manifest against a fault-free run of the engine on the same bytes, the events
+ * sent for it, and each key's latest-version pointer. A version left without a final status fails the
+ * run as soon as its feed's queue is drained. Loopback only, bounded in count and time; exits
+ * non-zero on any violation.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -13,13 +16,23 @@ import { join, resolve } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
 import { compileFeeds } from '../../lambdas/transformer/compile-feeds.js';
+import type { FileOutcome } from '../../lambdas/transformer/engine/outcome.js';
 import { transformFile, type CompiledFeed } from '../../lambdas/transformer/engine/transform.js';
 import type { ObjectCreated } from '../../lambdas/transformer/intake.js';
-import { DynamoDbFileLedger } from '../../lambdas/transformer/ledger/dynamodb-ledger.js';
+import { DynamoDbFileLedger, padSequencer } from '../../lambdas/transformer/ledger/dynamodb-ledger.js';
 import { FINAL_STATUSES, type FileRecord } from '../../lambdas/transformer/ledger/file-ledger.js';
+import { versionRef } from '../../lambdas/transformer/ledger/file-ledger.js';
 import { listFeeds, type FeedConfig } from '../../lambdas/transformer/model.js';
+import { eventIdOf } from '../../lambdas/transformer/process-object.js';
+import { createBundle } from '../config/bundle.js';
 import { feedEventPattern } from '../config/feed-pattern.js';
 import { findGoldenCases, sampleKey } from '../config/golden.js';
 import { requireValidConfig } from '../config/load-config.js';
@@ -48,7 +61,8 @@ export const DEFAULT_CHAOS: Omit<ChaosOptions, 'root'> = {
   files: 2000,
   seed: 1,
   kills: 2,
-  crashRate: 0.03,
+  // per ledger, object-store and event call (about 11 per attempt): about one attempt in eight fails
+  crashRate: 0.012,
   throttleRate: 0.02,
   slowRate: 0.01,
   timeoutSeconds: 900,
@@ -63,6 +77,14 @@ export interface ChaosReport {
   readonly statuses: Record<string, number>;
   readonly outputs: number;
   readonly deadLetters: number;
+  /** Attempts recorded in the ledger; deliveries the handler received (with redeliveries). */
+  readonly attempts: number;
+  readonly received: number;
+  /** Events sent, distinct event ids among them (one per version with an event), at-least-once repeats. */
+  readonly events: { readonly sent: number; readonly distinct: number; readonly repeats: number };
+  /** Errors that failed a message, by name; cleanup steps that failed after a failed attempt. */
+  readonly failures: Record<string, number>;
+  readonly stepFailures: number;
   readonly seconds: number;
   readonly violations: string[];
 }
@@ -91,7 +113,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   await createBuckets(s3, Object.values(buckets));
   await createLedgerTable(emulators.dynamodb, tableName);
   const queues: Record<string, string> = {};
-  const deadLetterQueues: string[] = [];
+  const deadLetterQueues: { url: string; source: string }[] = [];
   const handlerTimeoutSeconds = 4;
   for (const feed of feeds) {
     const name = `${feed.partner}-${feed.id}`;
@@ -108,7 +130,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }),
     );
     queues[`${feed.partner}/${feed.id}`] = queue.QueueUrl!;
-    deadLetterQueues.push(dlq.QueueUrl!);
+    deadLetterQueues.push({ url: dlq.QueueUrl!, source: queue.QueueUrl! });
   }
   const rules = feeds.map((feed) => ({ feed, pattern: feedEventPattern(feed, buckets.inbound) }));
 
@@ -164,6 +186,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     poisonMarker: POISON,
     faultLog,
     eventLog: join(dir, 'events.ndjson'),
+    deliveryLog: join(dir, 'deliveries.ndjson'),
   };
   let generation = 0;
   const startRunner = async (): Promise<ChildProcess> => {
@@ -178,12 +201,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     return child;
   };
   const ledger = new DynamoDbFileLedger(emulators.dynamodb, tableName);
-  const finalCount = async (): Promise<number> => {
-    let done = 0;
-    for (const key of new Set(planned.map((p) => p.object.key))) {
-      done += (await ledger.history(buckets.inbound, key)).filter((r) => FINAL_STATUSES.includes(r.status)).length;
+  const keys = [...new Set(planned.map((p) => p.object.key))];
+  const feedOf = (p: Planned) => `${p.feed.partner}/${p.feed.id}`;
+  /** Versions without a final status, read from the ledger. */
+  const unfinished = async (): Promise<Planned[]> => {
+    const final = new Set<string>();
+    for (const key of keys) {
+      for (const r of await ledger.history(buckets.inbound, key)) if (FINAL_STATUSES.includes(r.status)) final.add(`${key}#${r.sequencer}`);
     }
-    return done;
+    return planned.filter((p) => !final.has(`${p.object.key}#${p.object.sequencer}`));
   };
 
   let runner = await startRunner();
@@ -192,12 +218,24 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const violations: string[] = [];
   let lastReport = Date.now();
   for (;;) {
-    const done = await finalCount();
+    // Queues first, the ledger second: a queue with nothing waiting and nothing in flight can no longer
+    // give a version its final status, so a version still without one is lost, whatever the deadline.
+    const drained = new Set<string>();
+    for (const [feed, url] of Object.entries(queues)) if (await isDrained(sqs, url)) drained.add(feed);
+    const open = await unfinished();
+    const done = planned.length - open.length;
     if (Date.now() - lastReport > 10_000) {
       lastReport = Date.now();
       log(`chaos: ${done}/${planned.length} versions final`);
     }
-    if (done >= planned.length) break;
+    if (open.length === 0) break;
+    const stranded = open.filter((p) => drained.has(feedOf(p)));
+    if (stranded.length > 0) {
+      violations.push(
+        `${stranded.length} versions have no final status though their queue is drained (e.g. ${stranded[0]!.object.key} version ${stranded[0]!.object.sequencer})`,
+      );
+      break;
+    }
     if (Date.now() > deadline) {
       violations.push(`after ${options.timeoutSeconds} s only ${done} of ${planned.length} versions have a final status`);
       break;
@@ -214,74 +252,204 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   // Every poison file fails its last delivery; its message moves to the dead-letter queue on the
   // next receive, after the visibility timeout. Keep the handler polling until they are all there.
   const poisonVersions = planned.filter((p) => p.poison).length;
-  for (let waited = 0; waited < 60_000 && (await countDeadLetters(sqs, deadLetterQueues)) < poisonVersions; waited += 500) {
+  const dlqUrls = deadLetterQueues.map((q) => q.url);
+  for (let waited = 0; waited < 60_000 && (await countDeadLetters(sqs, dlqUrls)) < poisonVersions; waited += 500) {
     await new Promise((r) => setTimeout(r, 500));
   }
-  runner.kill('SIGTERM');
-  await new Promise((r) => runner.once('exit', r));
-
-  // Reconciliation against the engine run fault-free on the same bytes.
-  const compiled = compileFeeds(config);
-  const statuses: Record<string, number> = {};
-  const published = new Set<string>();
-  const byKey = new Map<string, FileRecord[]>();
-  for (const key of new Set(planned.map((p) => p.object.key))) byKey.set(key, await ledger.history(buckets.inbound, key));
-  for (const p of planned) {
-    const matches = byKey.get(p.object.key)!.filter((r) => r.sequencer === p.object.sequencer);
-    if (matches.length !== 1) {
-      violations.push(`${p.object.key} version ${p.object.sequencer}: ${matches.length} ledger items, not 1`);
-      continue;
-    }
-    const record = matches[0]!;
-    statuses[record.status] = (statuses[record.status] ?? 0) + 1;
-    if (!FINAL_STATUSES.includes(record.status)) violations.push(`${p.object.key}: no final status (${record.status})`);
-    if (record.rowsIn !== (record.rowsOut ?? 0) + (record.rowsRejected ?? 0)) violations.push(`${p.object.key}: rows do not add up`);
-    if (p.poison) {
-      if (record.status !== 'FAILED') violations.push(`${p.object.key}: a poison file ended ${record.status}, not FAILED`);
-      continue;
-    }
-    if (record.status === 'DUPLICATE') {
-      const original = byKey.get(p.object.key)!.find((r) => `s${r.sequencer}` === record.duplicateOf || r.versionId === record.duplicateOf);
-      if (!original || original.etag !== record.etag || !['SUCCEEDED', 'PARTIAL'].includes(original.status)) {
-        violations.push(`${p.object.key}: DUPLICATE of ${record.duplicateOf}, which is not a published version with the same bytes`);
-      }
-      continue;
-    }
-    const expected = await engineOutcome(compiled.get(`${p.feed.partner}/${p.feed.id}`)!, p);
-    if (record.status !== expected.status || record.rowsOut !== expected.rowsOut || record.rowsRejected !== expected.rowsRejected) {
-      violations.push(
-        `${p.object.key}: ${record.status} ${record.rowsOut}/${record.rowsRejected}, fault-free ${expected.status} ${expected.rowsOut}/${expected.rowsRejected}`,
-      );
-      continue;
-    }
-    if (record.status === 'SUCCEEDED' || record.status === 'PARTIAL') {
-      published.add(record.outputKey!);
-      const body = await s3.send(new GetObjectCommand({ Bucket: buckets.output, Key: record.outputKey! })).catch(() => undefined);
-      const text = body ? await body.Body!.transformToString() : undefined;
-      if (text !== expected.output) violations.push(`${p.object.key}: the published output differs from the fault-free output`);
-    }
-  }
-  const outputs = (await listKeys(s3, buckets.output)).filter((k) => !k.endsWith('.manifest.json'));
-  const stray = outputs.filter((k) => !published.has(k));
-  if (stray.length > 0) violations.push(`${stray.length} output objects belong to no published version (e.g. ${stray[0]})`);
-  if (outputs.length !== published.size) violations.push(`${outputs.length} output objects for ${published.size} published versions`);
-
+  // Then what an operator does when the dead-letter alarm fires: redrive every message. A version
+  // whose last attempt died before its event was sent (a SIGKILL, a lost answer from the ledger)
+  // gets it now; a finished version is not processed again.
   let deadLetters = 0;
-  for (const url of deadLetterQueues) {
+  for (const { url, source } of deadLetterQueues) {
     for (;;) {
-      const got = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 300 }),
-      );
+      const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
       if (!got.Messages?.length) break;
       for (const m of got.Messages) {
         deadLetters++;
         const key = (JSON.parse(m.Body!) as { detail: { object: { key: string } } }).detail.object.key;
         if (!key.includes(POISON)) violations.push(`a valid file is in a dead-letter queue: ${key}`);
+        await sqs.send(new SendMessageCommand({ QueueUrl: source, MessageBody: m.Body! }));
+        await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle! }));
       }
     }
   }
-  const poisonVersionCount = planned.filter((p) => p.poison).length;
-  if (deadLetters !== poisonVersionCount) violations.push(`${deadLetters} dead letters for ${poisonVersionCount} poison versions`);
+  if (deadLetters !== poisonVersions) violations.push(`${deadLetters} dead letters for ${poisonVersions} poison versions`);
+  let redriven = false;
+  for (let waited = 0; waited < 60_000 && !redriven; waited += 500) {
+    await new Promise((r) => setTimeout(r, 500));
+    redriven = (await Promise.all(Object.values(queues).map((url) => isDrained(sqs, url)))).every(Boolean);
+  }
+  if (!redriven) violations.push('the redriven dead letters were not all handled within 60 s');
+  runner.kill('SIGTERM');
+  await new Promise((r) => runner.once('exit', r));
+
+  // Reconciliation against the engine run fault-free on the same bytes.
+  const compiled = compileFeeds(config);
+  const configHash = createBundle(config).configHash;
+  const runnerLog = readLines(setup.deliveryLog);
+  const received = new Map<string, number>();
+  const processed = new Map<string, number>();
+  const failures: Record<string, number> = {};
+  let stepFailures = 0;
+  for (const entry of runnerLog) {
+    if (typeof entry.delivery === 'string') bump(received, `${entry.delivery}#${entry.sequencer}`);
+    else if (entry.result === 'processed') bump(processed, `${entry.key}#${entry.sequencer}`);
+    else if (typeof entry.failed === 'string') failures[entry.failed] = (failures[entry.failed] ?? 0) + 1;
+    else if (entry.stepFailed) stepFailures++;
+  }
+  const events = readLines(setup.eventLog) as { detailType: string; detail: Record<string, unknown> }[];
+  const eventsById = new Map<string, { detailType: string; detail: Record<string, unknown> }[]>();
+  for (const e of events) eventsById.set(String(e.detail.eventId), [...(eventsById.get(String(e.detail.eventId)) ?? []), e]);
+  const expectedEventIds = new Set<string>();
+
+  const statuses: Record<string, number> = {};
+  const published = new Set<string>();
+  const rejectsObjects = new Set<string>();
+  const byKey = new Map<string, FileRecord[]>();
+  let attempts = 0;
+  for (const key of keys) byKey.set(key, await ledger.history(buckets.inbound, key));
+  const read = async (bucket: string, key: string | undefined): Promise<string | undefined> => {
+    if (!key) return undefined;
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })).catch(() => undefined); // absent: compared as such
+    return got ? await got.Body!.transformToString() : undefined;
+  };
+  for (const p of planned) {
+    const version = `${p.object.key} version ${p.object.sequencer}`;
+    const matches = byKey.get(p.object.key)!.filter((r) => r.sequencer === p.object.sequencer);
+    if (matches.length !== 1) {
+      violations.push(`${version}: ${matches.length} ledger items, not 1`);
+      continue;
+    }
+    const record = matches[0]!;
+    statuses[record.status] = (statuses[record.status] ?? 0) + 1;
+    attempts += record.attempts;
+    if (!FINAL_STATUSES.includes(record.status)) violations.push(`${version}: no final status (${record.status})`);
+    if (record.rowsIn !== (record.rowsOut ?? 0) + (record.rowsRejected ?? 0)) violations.push(`${version}: rows do not add up`);
+
+    // Attempts against deliveries: each attempt took a delivery, and once final no delivery works on it again.
+    const deliveries = received.get(`${p.object.key}#${p.object.sequencer}`) ?? 0;
+    if (record.attempts !== record.history.length)
+      violations.push(`${version}: ${record.attempts} attempts, ${record.history.length} in its history`);
+    if (record.attempts > deliveries) violations.push(`${version}: ${record.attempts} attempts from ${deliveries} deliveries`);
+    const finalAttempts = record.history.filter((a) => FINAL_STATUSES.includes(a.outcome as FileRecord['status']));
+    const lastIsFinal = record.history.length > 0 && FINAL_STATUSES.includes(record.history.at(-1)!.outcome as FileRecord['status']);
+    if (finalAttempts.length > 1 || (finalAttempts.length === 1 && !lastIsFinal) || (finalAttempts.length === 0 && !record.provisional)) {
+      violations.push(`${version}: attempts ended ${record.history.map((a) => a.outcome).join(', ')}; exactly the last may end final`);
+    }
+    if ((processed.get(`${p.object.key}#${p.object.sequencer}`) ?? 0) > 1) {
+      violations.push(`${version}: processed ${processed.get(`${p.object.key}#${p.object.sequencer}`)} times by the handler`);
+    }
+
+    // The event: one id per version (sent at least once, every copy the same), none for a DUPLICATE.
+    const eventId = eventIdOf(p.object, record.attempts);
+    const sent = eventsById.get(eventId) ?? [];
+    if (record.status === 'DUPLICATE') {
+      if (sent.length > 0) violations.push(`${version}: a DUPLICATE sent ${sent.length} events`);
+    } else if (sent.length === 0) {
+      violations.push(`${version}: ${record.status} but no event was sent`);
+    } else {
+      expectedEventIds.add(eventId);
+      if (new Set(sent.map((e) => JSON.stringify(e))).size > 1) violations.push(`${version}: copies of event ${eventId} differ`);
+      const d = sent[0]!.detail;
+      const want = {
+        detailType: record.status === 'FAILED' ? 'FileFailed' : 'FileProcessed',
+        status: record.status,
+        rowsIn: record.rowsIn ?? 0,
+        rowsOut: record.rowsOut ?? 0,
+        rowsRejected: record.rowsRejected ?? 0,
+        output: record.outputKey ?? null,
+        rejects: record.rejectsKey ?? null,
+        summary: record.summaryKey ?? null,
+      };
+      const got = {
+        detailType: sent[0]!.detailType,
+        status: d.status,
+        rowsIn: d.rowsIn,
+        rowsOut: d.rowsOut,
+        rowsRejected: d.rowsRejected,
+        output: (d.output as { key?: string } | null)?.key ?? null,
+        rejects: (d.rejects as { key?: string } | null)?.key ?? null,
+        summary: (d.summary as { key?: string } | null)?.key ?? null,
+      };
+      if (JSON.stringify(got) !== JSON.stringify(want))
+        violations.push(`${version}: event ${JSON.stringify(got)}, ledger ${JSON.stringify(want)}`);
+    }
+
+    if (record.rejectsKey) rejectsObjects.add(record.rejectsKey);
+    if (record.summaryKey) rejectsObjects.add(record.summaryKey);
+    if (p.poison) {
+      if (record.status !== 'FAILED') violations.push(`${version}: a poison file ended ${record.status}, not FAILED`);
+      continue;
+    }
+    if (record.status === 'DUPLICATE') {
+      const original = byKey.get(p.object.key)!.find((r) => `s${r.sequencer}` === record.duplicateOf || r.versionId === record.duplicateOf);
+      if (!original || original.etag !== record.etag || !['SUCCEEDED', 'PARTIAL'].includes(original.status)) {
+        violations.push(`${version}: DUPLICATE of ${record.duplicateOf}, which is not a published version with the same bytes`);
+      }
+      continue;
+    }
+
+    // Output, rejects, summary and manifest against the fault-free run.
+    const expected = await engineOutcome(compiled.get(feedOf(p))!, p);
+    if (
+      record.status !== expected.outcome.status ||
+      record.rowsOut !== expected.outcome.rowsOut ||
+      record.rowsRejected !== expected.outcome.rowsRejected
+    ) {
+      violations.push(
+        `${version}: ${record.status} ${record.rowsOut}/${record.rowsRejected}, fault-free ${expected.outcome.status} ${expected.outcome.rowsOut}/${expected.outcome.rowsRejected}`,
+      );
+      continue;
+    }
+    const isPublished = record.status === 'SUCCEEDED' || record.status === 'PARTIAL';
+    if (isPublished) {
+      published.add(record.outputKey!);
+      if ((await read(buckets.output, record.outputKey)) !== expected.output)
+        violations.push(`${version}: the published output differs from the fault-free output`);
+    } else if (record.outputKey || record.manifestKey) {
+      violations.push(`${version}: ${record.status} but names an output`);
+    }
+    const rejects = await read(buckets.rejects, record.rejectsKey);
+    if ((rejects ?? '') !== expected.rejects || (expected.rejects !== '') !== Boolean(record.rejectsKey)) {
+      violations.push(`${version}: the rejects differ from the fault-free rejects`);
+    }
+    const summary = expectedSummary(expected.outcome, p, configHash);
+    const gotSummary = withoutDuration(await read(buckets.rejects, record.summaryKey));
+    if (gotSummary !== JSON.stringify(summary)) violations.push(`${version}: summary ${gotSummary}, fault-free ${JSON.stringify(summary)}`);
+    if (isPublished) {
+      const manifest = { ...summary, output: { bucket: buckets.output, key: record.outputKey }, schema: p.feed.schemaFile };
+      const gotManifest = withoutDuration(await read(buckets.output, record.manifestKey));
+      if (gotManifest !== JSON.stringify(manifest))
+        violations.push(`${version}: manifest ${gotManifest}, fault-free ${JSON.stringify(manifest)}`);
+    }
+  }
+  const strayEvents = [...eventsById.keys()].filter((id) => !expectedEventIds.has(id));
+  if (strayEvents.length > 0) violations.push(`${strayEvents.length} event ids belong to no final version (e.g. ${strayEvents[0]})`);
+
+  // Each key's latest-version pointer: its newest published version.
+  for (const key of keys) {
+    const newest = byKey
+      .get(key)!
+      .filter((r) => r.status === 'SUCCEEDED' || r.status === 'PARTIAL')
+      .sort((a, b) => padSequencer(a.sequencer).localeCompare(padSequencer(b.sequencer)))
+      .at(-1);
+    const pointer = await ledger.latestPublished(buckets.inbound, key);
+    const want = newest ? { versionRef: versionRef(newest), etag: newest.etag, outputKey: newest.outputKey } : undefined;
+    const got = pointer ? { versionRef: pointer.versionRef, etag: pointer.etag, outputKey: pointer.outputKey } : undefined;
+    if (JSON.stringify(got) !== JSON.stringify(want))
+      violations.push(`${key}: latest pointer ${JSON.stringify(got)}, newest published ${JSON.stringify(want)}`);
+  }
+
+  const allOutputs = await listKeys(s3, buckets.output);
+  const outputs = allOutputs.filter((k) => !k.endsWith('.manifest.json'));
+  const stray = outputs.filter((k) => !published.has(k));
+  if (stray.length > 0) violations.push(`${stray.length} output objects belong to no published version (e.g. ${stray[0]})`);
+  if (outputs.length !== published.size) violations.push(`${outputs.length} output objects for ${published.size} published versions`);
+  const manifests = allOutputs.filter((k) => k.endsWith('.manifest.json'));
+  if (manifests.length !== published.size) violations.push(`${manifests.length} manifests for ${published.size} published versions`);
+  const strayRejects = (await listKeys(s3, buckets.rejects)).filter((k) => !rejectsObjects.has(k));
+  if (strayRejects.length > 0)
+    violations.push(`${strayRejects.length} rejects or summaries belong to no version (e.g. ${strayRejects[0]})`);
 
   const faults: Record<string, number> = {};
   if (existsSync(faultLog)) {
@@ -297,28 +465,84 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     statuses,
     outputs: outputs.length,
     deadLetters,
+    attempts,
+    received: [...received.values()].reduce((a, b) => a + b, 0),
+    events: { sent: events.length, distinct: eventsById.size, repeats: events.length - eventsById.size },
+    failures,
+    stepFailures,
     seconds: Math.round(performance.now() - started) / 1000,
     violations,
   };
 }
 
-async function engineOutcome(feed: CompiledFeed, p: Planned) {
-  const output = new PassThrough();
-  const chunks: Buffer[] = [];
-  output.on('data', (c: Buffer) => chunks.push(c));
+async function engineOutcome(feed: CompiledFeed, p: Planned): Promise<{ outcome: FileOutcome; output: string; rejects: string }> {
+  const output = collect();
+  const rejects = collect();
   const outcome = await transformFile(feed, {
     key: p.object.key,
     input: Readable.from([p.bytes]),
-    output,
-    rejects: new PassThrough().resume(),
+    output: output.stream,
+    rejects: rejects.stream,
     sizeBytes: p.bytes.length,
   });
+  return { outcome, output: output.text(), rejects: rejects.text() };
+}
+
+function collect(): { stream: PassThrough; text: () => string } {
+  const stream = new PassThrough();
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
+}
+
+/** The summary the contract promises for a version (README, "Output contract"), without its duration. */
+function expectedSummary(outcome: FileOutcome, p: Planned, configHash: string): Record<string, unknown> {
   return {
     status: outcome.status,
+    partner: outcome.partner,
+    feed: outcome.feed,
+    key: p.object.key,
+    versionId: p.object.versionId ?? null,
+    etag: p.object.etag,
+    rowsIn: outcome.rowsIn,
     rowsOut: outcome.rowsOut,
     rowsRejected: outcome.rowsRejected,
-    output: Buffer.concat(chunks).toString('utf8'),
+    errors: outcome.errors,
+    ...(outcome.mappingFallbacks ? { mappingFallbacks: outcome.mappingFallbacks } : {}),
+    configHash,
   };
+}
+
+function withoutDuration(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const { durationMs: _duration, ...rest } = JSON.parse(text) as Record<string, unknown>;
+  return JSON.stringify(rest);
+}
+
+function readLines(file: string): Record<string, unknown>[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+function bump(counts: Map<string, number>, key: string): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
+}
+
+/** Nothing waiting, nothing in flight, nothing delayed. */
+async function isDrained(sqs: import('@aws-sdk/client-sqs').SQSClient, url: string): Promise<boolean> {
+  const attrs = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: url,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+    }),
+  );
+  const a = attrs.Attributes ?? {};
+  return [a.ApproximateNumberOfMessages, a.ApproximateNumberOfMessagesNotVisible, a.ApproximateNumberOfMessagesDelayed].every(
+    (n) => Number(n ?? 0) === 0,
+  );
 }
 
 async function countDeadLetters(sqs: import('@aws-sdk/client-sqs').SQSClient, urls: readonly string[]): Promise<number> {
@@ -360,6 +584,17 @@ export function printChaosReport(report: ChaosReport, log: (line: string) => voi
       .join(', ')}`,
   );
   log(`output objects ${report.outputs}, dead letters ${report.deadLetters}`);
+  log(
+    `deliveries received ${report.received}, attempts ${report.attempts}; events sent ${report.events.sent} ` +
+      `(${report.events.distinct} distinct ids, ${report.events.repeats} at-least-once repeats)`,
+  );
+  log(
+    `messages failed: ${
+      Object.entries(report.failures)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || 'none'
+    }; cleanup steps that failed too: ${report.stepFailures}`,
+  );
   log(report.violations.length === 0 ? 'reconciliation: no violation' : `reconciliation: ${report.violations.length} violations`);
   for (const v of report.violations.slice(0, 50)) log(`  ${v}`);
   return report.violations.length === 0;

@@ -12,7 +12,6 @@ import type { ObjectCreated } from '../../lambdas/transformer/intake.js';
 import { DynamoDbFileLedger } from '../../lambdas/transformer/ledger/dynamodb-ledger.js';
 import { FINAL_STATUSES, type FileRecord } from '../../lambdas/transformer/ledger/file-ledger.js';
 import { listFeeds, type FeedConfig } from '../../lambdas/transformer/model.js';
-import type { FaultInjector } from '../../lambdas/transformer/process-object.js';
 import { MAX_RECEIVE_COUNT } from '../config/queue-settings.js';
 import { createBundle } from '../config/bundle.js';
 import { feedEventPattern } from '../config/feed-pattern.js';
@@ -22,6 +21,7 @@ import { startEmulators, type Emulators } from './emulators.js';
 import { startPollers } from './pollers.js';
 import { startSplitPool } from './split-pool.js';
 import { matchesPattern } from './event-pattern.js';
+import { withPortFaults, type PortFaults } from './port-faults.js';
 import { createBuckets, createLedgerTable } from './provision.js';
 import { nextSequencer, objectCreatedEvent } from './s3-events.js';
 import { clearState, dynamoDataPath, LOCAL_NAMES, writeState } from './state.js';
@@ -37,7 +37,8 @@ export interface LocalPlatformOptions {
   readonly visibilitySeconds?: number;
   /** The local "function timeout": the lease of each attempt. */
   readonly timeoutSeconds?: number;
-  readonly faults?: FaultInjector;
+  /** Faults at the handler's ports (tests only): see port-faults.ts. */
+  readonly faults?: PortFaults;
   /** Copy the sample partners' sample files into an empty inbox on the first run (default true). */
   readonly seedSamples?: boolean;
   readonly ports?: { readonly s3Sqs?: number; readonly dynamodb?: number };
@@ -177,6 +178,9 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     failed(error, messageId) {
       log(`RETRY     message ${messageId}: ${error instanceof Error ? error.message : String(error)}`);
     },
+    stepFailed(step, error, object) {
+      log(`STEP      ${object.key}: ${step} failed, handled: ${error instanceof Error ? error.message : String(error)}`);
+    },
   };
 
   const deps = {
@@ -211,9 +215,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     : undefined;
   const handler = createHandler(
     {
-      ...deps,
+      ...(options.faults ? withPortFaults(deps, options.faults) : deps),
       maxReceiveCount: MAX_RECEIVE_COUNT,
-      ...(options.faults ? { faults: options.faults } : {}),
       ...(splitPool ? { split: splitPool } : {}),
     },
     telemetry,

@@ -8,24 +8,27 @@ import { createHandler, type SqsHandler, type Telemetry } from '../../lambdas/tr
 import type { ObjectCreated } from '../../lambdas/transformer/intake.js';
 import { DynamoDbFileLedger } from '../../lambdas/transformer/ledger/dynamodb-ledger.js';
 import type { PlatformConfig } from '../../lambdas/transformer/model.js';
-import type { Checkpoint, FaultInjector } from '../../lambdas/transformer/process-object.js';
 import { createBundle } from '../../platform/config/bundle.js';
+import { MAX_RECEIVE_COUNT } from '../../platform/config/queue-settings.js';
 import { startEmulators, type Emulators } from '../../platform/local/emulators.js';
 import { createBuckets, createLedgerTable } from '../../platform/local/provision.js';
+import { withPortFaults, type FaultTiming, type PortCall, type PortFaults } from '../../platform/local/port-faults.js';
 import { nextSequencer, objectCreatedEvent } from '../../platform/local/s3-events.js';
 
-/** Faults armed by a test: throw once at the named step. */
-export class ArmedFaults implements FaultInjector {
-  private armed = new Map<Checkpoint, number>();
-  arm(step: Checkpoint, times = 1): void {
-    this.armed.set(step, times);
+/** Faults armed by a test: the next `times` calls of a port fail, before or after they take effect. */
+export class ArmedFaults implements PortFaults {
+  private armed = new Map<PortCall, { timing: FaultTiming; left: number }>();
+  /** Calls made per port, armed or not. */
+  readonly calls = new Map<PortCall, number>();
+  arm(call: PortCall, timing: FaultTiming, times = 1): void {
+    this.armed.set(call, { timing, left: times });
   }
-  checkpoint(step: Checkpoint): void {
-    const left = this.armed.get(step) ?? 0;
-    if (left > 0) {
-      this.armed.set(step, left - 1);
-      throw new Error(`injected crash ${step}`);
-    }
+  inject(call: PortCall): FaultTiming | undefined {
+    this.calls.set(call, (this.calls.get(call) ?? 0) + 1);
+    const armed = this.armed.get(call);
+    if (!armed || armed.left === 0) return undefined;
+    armed.left--;
+    return armed.timing;
   }
 }
 
@@ -44,9 +47,13 @@ export interface Harness {
   readonly faults: ArmedFaults;
   readonly events: RecordedEvents;
   readonly failures: unknown[];
+  /** Cleanup steps that failed after a failed attempt, as the telemetry reported them. */
+  readonly stepFailures: { step: string; key: string; error: unknown }[];
   readonly buckets: { inbound: string; output: string; rejects: string };
   upload(key: string, body: string | Uint8Array): Promise<ObjectCreated>;
   sqsEvent(...bodies: string[]): SQSEvent;
+  /** The same, as the queue's last delivery before its dead-letter queue. */
+  lastDelivery(body: string): SQSEvent;
   bodyOf(object: ObjectCreated): string;
   invoke(event: SQSEvent, remainingMs?: number): ReturnType<SqsHandler>;
   listKeys(bucket: string, prefix?: string): Promise<string[]>;
@@ -65,7 +72,12 @@ export async function startHarness(config: PlatformConfig): Promise<Harness> {
   const faults = new ArmedFaults();
   const events = new RecordedEvents();
   const failures: unknown[] = [];
-  const telemetry: Telemetry = { finished: () => undefined, failed: (err) => failures.push(err) };
+  const stepFailures: { step: string; key: string; error: unknown }[] = [];
+  const telemetry: Telemetry = {
+    finished: () => undefined,
+    failed: (err) => failures.push(err),
+    stepFailed: (step, error, object) => stepFailures.push({ step, key: object.key, error }),
+  };
   const handler = createHandler(
     {
       config: bundle.config,
@@ -74,14 +86,30 @@ export async function startHarness(config: PlatformConfig): Promise<Harness> {
       inboundBucket: buckets.inbound,
       outputBucket: buckets.output,
       rejectsBucket: buckets.rejects,
-      ledger,
-      store: new S3ObjectStore(emulators.s3),
-      events,
-      faults,
+      ...withPortFaults({ ledger, store: new S3ObjectStore(emulators.s3), events }, faults),
+      maxReceiveCount: MAX_RECEIVE_COUNT,
     },
     telemetry,
   );
   const s3 = emulators.s3;
+  const sqsEvent = (...bodies: string[]): SQSEvent => ({
+    Records: bodies.map((body) => ({
+      messageId: randomUUID(),
+      receiptHandle: randomUUID(),
+      body,
+      attributes: {
+        ApproximateReceiveCount: '1',
+        SentTimestamp: String(Date.now()),
+        SenderId: 'local',
+        ApproximateFirstReceiveTimestamp: String(Date.now()),
+      },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:feed',
+      awsRegion: 'us-east-1',
+    })),
+  });
   return {
     emulators,
     handler,
@@ -89,6 +117,7 @@ export async function startHarness(config: PlatformConfig): Promise<Harness> {
     faults,
     events,
     failures,
+    stepFailures,
     buckets,
     async upload(key, body) {
       const put = await s3.send(new PutObjectCommand({ Bucket: buckets.inbound, Key: key, Body: body }));
@@ -104,24 +133,12 @@ export async function startHarness(config: PlatformConfig): Promise<Harness> {
       };
     },
     bodyOf: (object) => JSON.stringify(objectCreatedEvent(object)),
-    sqsEvent: (...bodies) => ({
-      Records: bodies.map((body) => ({
-        messageId: randomUUID(),
-        receiptHandle: randomUUID(),
-        body,
-        attributes: {
-          ApproximateReceiveCount: '1',
-          SentTimestamp: String(Date.now()),
-          SenderId: 'local',
-          ApproximateFirstReceiveTimestamp: String(Date.now()),
-        },
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:feed',
-        awsRegion: 'us-east-1',
-      })),
-    }),
+    lastDelivery(body) {
+      const event = sqsEvent(body);
+      event.Records[0]!.attributes.ApproximateReceiveCount = String(MAX_RECEIVE_COUNT);
+      return event;
+    },
+    sqsEvent,
     invoke: (event, remainingMs = 60_000) => {
       const deadline = Date.now() + remainingMs;
       return handler(event, { awsRequestId: randomUUID(), getRemainingTimeInMillis: () => deadline - Date.now() });

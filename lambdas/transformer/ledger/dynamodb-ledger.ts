@@ -87,8 +87,11 @@ export class DynamoDbFileLedger implements FileLedger {
     }
     const current = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: versionKey(object), ConsistentRead: true }));
     const item = current.Item;
-    // A provisional FAILED belongs to a last delivery that may still finish: not final for others yet.
-    if (item && FINAL_STATUSES.includes(item.status) && !(item.provisional && Number(item.leaseUntil) >= now.getTime())) {
+    // A final status keeps its attempt's lease until the event is sent (or the attempt gives it back):
+    // until then the attempt is still publishing, or (a provisional FAILED) may still finish. A split
+    // run's lease lasts hours and the run heals its own event, so its final status is final at once.
+    const publishing = Number(item?.leaseUntil) >= now.getTime() && !item?.splitRun;
+    if (item && FINAL_STATUSES.includes(item.status) && !publishing) {
       return { kind: 'finished', record: toRecord(item) };
     }
     const leaseUntil = Number(item?.leaseUntil ?? 0);
@@ -136,7 +139,7 @@ export class DynamoDbFileLedger implements FileLedger {
         TableName: this.tableName,
         Key: versionKey(object),
         UpdateExpression:
-          'SET #status = :failed, provisional = :true, errors = :errors, finishedAt = :now, updatedAt = :now, gsi2pk = :g2pk, gsi2sk = :g2sk',
+          'SET #status = :failed, provisional = :true, errors = :errors, rowsIn = :zero, rowsOut = :zero, rowsRejected = :zero, finishedAt = :now, updatedAt = :now, gsi2pk = :g2pk, gsi2sk = :g2sk',
         ConditionExpression: '#status = :processing AND attempts = :attempt',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
@@ -145,6 +148,7 @@ export class DynamoDbFileLedger implements FileLedger {
           ':processing': 'PROCESSING',
           ':attempt': attempt,
           ':errors': [{ code: 'RETRIES_EXHAUSTED', message }],
+          ':zero': 0,
           ':now': now.toISOString(),
           ':g2pk': statusPartition('FAILED', now),
           ':g2sk': `${now.toISOString()}#${object.key}`,
@@ -174,6 +178,23 @@ export class DynamoDbFileLedger implements FileLedger {
           },
         }),
       );
+      return;
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+    // The attempt had recorded its final status: it gives back the right to publish it, so the
+    // redelivery sends the event at once instead of waiting for the lease.
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: versionKey(object),
+          UpdateExpression: 'REMOVE leaseUntil, leaseOwner',
+          ConditionExpression: 'attempts = :attempt AND attribute_exists(leaseUntil) AND #status <> :processing',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':attempt': attempt, ':processing': 'PROCESSING' },
+        }),
+      );
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
     }
@@ -193,7 +214,7 @@ export class DynamoDbFileLedger implements FileLedger {
               'rowsIn = :rowsIn, rowsOut = :rowsOut, rowsRejected = :rowsRejected, errors = :errors, durationMs = :durationMs',
               'outputKey = :outputKey, manifestKey = :manifestKey, rejectsKey = :rejectsKey, summaryKey = :summaryKey, duplicateOf = :duplicateOf',
               `gsi2pk = :g2pk, gsi2sk = :g2sk, #history[${attempt - 1}].outcome = :status, #history[${attempt - 1}].finishedAt = :now`,
-            ].join(', ') + ' REMOVE leaseUntil, leaseOwner, provisional',
+            ].join(', ') + ' REMOVE provisional',
           ConditionExpression: '(#status = :processing OR provisional = :true) AND attempts = :attempt',
           ExpressionAttributeNames: { '#status': 'status', '#history': 'history' },
           ExpressionAttributeValues: {
@@ -230,7 +251,7 @@ export class DynamoDbFileLedger implements FileLedger {
       new UpdateCommand({
         TableName: this.tableName,
         Key: versionKey(object),
-        UpdateExpression: 'SET eventSent = :true',
+        UpdateExpression: 'SET eventSent = :true REMOVE leaseUntil, leaseOwner',
         ExpressionAttributeValues: { ':true': true },
       }),
     );

@@ -39,6 +39,8 @@ export interface FileRecord extends Omit<ObjectCreated, 'time'> {
   readonly durationMs?: number;
   /** The downstream event for the final status has been sent. */
   readonly eventSent?: boolean;
+  /** Epoch ms until which an attempt holds the version: while it runs, then while it sends the event. */
+  readonly leaseUntil?: number;
   /** FAILED set ahead by a last delivery still running: it becomes the real outcome if that attempt finishes. */
   readonly provisional?: boolean;
   /** The split run (Step Functions execution name) the attempt was handed over to. */
@@ -108,11 +110,19 @@ export interface FileLedger {
    * name is kept, so a redelivery can make sure the run was started. False when the claim was lost.
    */
   handOver(object: ObjectCreated, attempt: number, run: string, leaseMs: number): Promise<boolean>;
-  /** Gives a claim back after a failed attempt, so the redelivery can claim at once. */
+  /**
+   * Gives a claim back after a failed attempt, so the redelivery can claim at once; after the
+   * attempt recorded its final status, gives back the right to publish it (the lease `complete`
+   * keeps until `markEventSent`), so the redelivery sends the event at once.
+   */
   release(object: ObjectCreated, attempt: number, reason: string): Promise<void>;
-  /** Records the final status; false when the claim was lost to a newer attempt. */
+  /**
+   * Records the final status; false when the claim was lost to a newer attempt. The lease stays
+   * until `markEventSent`: a duplicate delivery meanwhile finds the version busy, not finished,
+   * and so does not send the event a second time while this attempt is sending it.
+   */
   complete(object: ObjectCreated, attempt: number, update: FinalUpdate): Promise<boolean>;
-  /** Notes that the downstream event for the final status was sent. */
+  /** Notes that the downstream event for the final status was sent, and ends the attempt's lease. */
   markEventSent(object: ObjectCreated): Promise<void>;
   latestPublished(bucket: string, key: string): Promise<PublishedVersion | undefined>;
   /** Moves the key's latest-published pointer to this version unless a newer version holds it. */

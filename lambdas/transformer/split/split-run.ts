@@ -26,7 +26,7 @@ import { outputKeys, splitKeys, type OutputKeys, type SplitKeys } from '../outpu
 import { publishIfPublished, sendEvent, summaryOf, unpublish, type ProcessorDeps } from '../process-object.js';
 import { splitRunName, type SplitRunInput } from './split-runner.js';
 
-export type SplitDeps = Omit<ProcessorDeps, 'faults' | 'split'>;
+export type SplitDeps = Omit<ProcessorDeps, 'split'>;
 /** What a chunk needs: no ledger and no events (in AWS, the chunk function's role has neither). */
 export type ChunkDeps = Pick<SplitDeps, 'config' | 'configHash' | 'feeds' | 'store' | 'outputBucket' | 'rejectsBucket'>;
 

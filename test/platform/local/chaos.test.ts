@@ -20,7 +20,10 @@ describe('chaos, a small configuration (npm run chaos runs the full one)', () =>
     expect(report.violations, lines.join('\n')).toEqual([]);
     expect(report.kills).toBe(1);
     expect(Object.values(report.faults).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
-    expect(report.statuses.DUPLICATE ?? 0).toBeGreaterThanOrEqual(0);
     expect(report.deadLetters).toBeGreaterThan(0);
+    // every version but a DUPLICATE has exactly one event id, and redeliveries outnumber versions
+    expect(report.events.distinct).toBe(report.versions - (report.statuses.DUPLICATE ?? 0));
+    expect(report.received).toBeGreaterThanOrEqual(report.attempts);
+    expect(report.attempts).toBeGreaterThan(report.versions);
   }, 200_000);
 });

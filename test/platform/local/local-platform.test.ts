@@ -5,7 +5,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import type { Checkpoint, FaultInjector } from '../../../lambdas/transformer/process-object.js';
+import type { PortFaults } from '../../../platform/local/port-faults.js';
 import { findGoldenCases, sampleKey } from '../../../platform/config/golden.js';
 import { requireValidConfig } from '../../../platform/config/load-config.js';
 import { startLocalPlatform } from '../../../platform/local/local-platform.js';
@@ -189,12 +189,12 @@ describe('the local platform', () => {
     mkdirSync(join(inbox, 'acme/orders'), { recursive: true });
     writeFileSync(join(inbox, 'acme/orders/poison.csv'), readFileSync(join(REPO, 'mappings/acme/orders/samples/2026-11-27.csv')));
     const attempts: string[] = [];
-    const poison: FaultInjector = {
-      checkpoint(step: Checkpoint, object) {
-        if (step === 'afterClaim' && object.key.endsWith('poison.csv')) {
-          attempts.push(step);
-          throw new Error('this file always crashes the handler');
-        }
+    // every attempt fails on reading the file, as a file that always crashes the handler would
+    const poison: PortFaults = {
+      inject(call, key) {
+        if (call !== 'store.open' || !key.endsWith('poison.csv')) return undefined;
+        attempts.push(call);
+        return 'before';
       },
     };
     const platform = await startLocalPlatform({
