@@ -75,10 +75,35 @@ export class FallbackCounter {
     }
   }
 
-  /** The counts in expression order; empty when every row stayed compiled. */
+  /** The counts by field; empty when every row stayed compiled. */
   report(): MappingFallback[] {
-    return [...this.byExpression.entries()].sort(([a], [b]) => a - b).map(([, entry]) => ({ ...entry }));
+    return sortByField([...this.byExpression.values()].map((entry) => ({ ...entry })));
   }
+}
+
+/** Fallbacks counted in parts of one file (the chunks of a split run), as one file's count. */
+export function mergeFallbacks(parts: readonly (readonly MappingFallback[] | undefined)[]): MappingFallback[] {
+  const byField = new Map<string, MappingFallback>();
+  for (const f of parts.flatMap((p) => p ?? [])) {
+    const seen = byField.get(f.field);
+    if (!seen) byField.set(f.field, { ...f });
+    else {
+      const reason = seen.reason ?? f.reason;
+      const error = seen.error ?? f.error;
+      byField.set(f.field, {
+        field: f.field,
+        deferred: seen.deferred + f.deferred,
+        errors: seen.errors + f.errors,
+        ...(reason === undefined ? {} : { reason }),
+        ...(error === undefined ? {} : { error }),
+      });
+    }
+  }
+  return sortByField([...byField.values()]);
+}
+
+function sortByField(fallbacks: MappingFallback[]): MappingFallback[] {
+  return fallbacks.sort((a, b) => (a.field < b.field ? -1 : a.field > b.field ? 1 : 0));
 }
 
 /** An expression that does not compile: thrown at compile time, reported by config validation. */

@@ -16,6 +16,7 @@ import type { Encoding, FeedConfig } from '../model.js';
 import { CsvTokenizer } from './csv-tokenizer.js';
 import { decodeStream, pickEncoding, SNIFF_BYTES } from './decode.js';
 import type { FileError, FileOutcome, RowReject } from './outcome.js';
+import { mergeFallbacks } from './mapping.js';
 import { checkHeader, DEFAULT_ENGINE_LIMITS, settleOutcome, type ChunkStart, type CompiledFeed } from './transform.js';
 
 /** Most chunks one file is planned into (Distributed Map runs at most 10,000 children at once). */
@@ -205,7 +206,9 @@ export function combineChunks(
     }
   }
   const counts = { rowsIn, rowsOut, rowsRejected, bytesIn, durationMs: options.durationMs };
-  return { outcome: settleOutcome(config, key, counts, errors, fileError), chunksUsed };
+  const outcome = settleOutcome(config, key, counts, errors, fileError);
+  const mappingFallbacks = mergeFallbacks(chunks.slice(0, chunksUsed).map((c) => c.mappingFallbacks));
+  return { outcome: mappingFallbacks.length > 0 ? { ...outcome, mappingFallbacks } : outcome, chunksUsed };
 }
 
 const FIELD_START = 0;

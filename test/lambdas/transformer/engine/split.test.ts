@@ -91,6 +91,7 @@ async function expectSplitEqualsWhole(feed: FeedConfig, bytes: Uint8Array, chunk
     rowsOut: o.rowsOut,
     rowsRejected: o.rowsRejected,
     errors: o.errors,
+    mappingFallbacks: o.mappingFallbacks,
   });
   expect(summary(split.outcome)).toEqual(summary(whole.outcome));
   expect(split.rejects).toBe(whole.rejects);

@@ -7,7 +7,7 @@ import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 import type { FieldMappingConfig } from '../../../../lambdas/transformer/model.js';
 import { Fallback } from '../../../../lambdas/transformer/engine/compile-jsonata.js';
-import { FallbackCounter } from '../../../../lambdas/transformer/engine/mapping.js';
+import { FallbackCounter, mergeFallbacks } from '../../../../lambdas/transformer/engine/mapping.js';
 import { compileFeed, transformFile } from '../../../../lambdas/transformer/engine/transform.js';
 import { makeFeed, runEngine } from '../../../support/engine.js';
 
@@ -427,6 +427,22 @@ describe('compiled-mapping fallbacks', () => {
     expect(counter.report()).toEqual([
       { field: '/a', deferred: 0, errors: 2, error: 'TypeError: cannot read properties of undefined' },
       { field: '/x', deferred: 2, errors: 0, reason: 'path over an array' },
+    ]);
+  });
+
+  it('adds up the counts of the chunks of one file, field by field, keeping the first reason and error', () => {
+    expect(
+      mergeFallbacks([
+        [{ field: '/x', deferred: 2, errors: 0, reason: 'first' }],
+        undefined,
+        [
+          { field: '/a', deferred: 0, errors: 1, error: 'E' },
+          { field: '/x', deferred: 3, errors: 1, reason: 'second', error: 'F' },
+        ],
+      ]),
+    ).toEqual([
+      { field: '/a', deferred: 0, errors: 1, error: 'E' },
+      { field: '/x', deferred: 5, errors: 1, reason: 'first', error: 'F' },
     ]);
   });
 });
