@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { EventPublisher, ObjectStore, PendingUpload } from './adapters/object-store.js';
-import type { FileError, FileOutcome } from './engine/outcome.js';
+import { listedErrors, type FileError, type FileOutcome } from './engine/outcome.js';
 import { transformFile, type CompiledFeed } from './engine/transform.js';
 import type { ObjectCreated } from './intake.js';
 import { PoisonMessageError } from './intake.js';
@@ -395,7 +395,7 @@ export function summaryOf(outcome: FileOutcome, object: ObjectCreated, configHas
     rowsIn: outcome.rowsIn,
     rowsOut: outcome.rowsOut,
     rowsRejected: outcome.rowsRejected,
-    errors: outcome.errors,
+    errors: listedErrors(outcome.errors),
     durationMs: outcome.durationMs,
     ...(outcome.mappingFallbacks ? { mappingFallbacks: outcome.mappingFallbacks } : {}),
     configHash,
@@ -425,7 +425,7 @@ export async function sendEvent(deps: ProcessorDeps, config: FeedConfig, object:
     summary: record.summaryKey ? { bucket: deps.rejectsBucket, key: record.summaryKey } : null,
     schema: `${config.partner}/${config.schemaFile}`,
     configHash: deps.configHash,
-    errors: (record.errors ?? []).slice(0, 5),
+    errors: listedErrors(record.errors ?? []),
   });
   await deps.ledger.markEventSent(object);
 }

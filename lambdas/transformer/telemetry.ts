@@ -1,6 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { Telemetry } from './create-handler.js';
+import { listedErrors } from './engine/outcome.js';
 import { PoisonMessageError } from './intake.js';
 import { METRICS } from './metrics-names.js';
 import { RetryLaterError } from './process-object.js';
@@ -32,7 +33,7 @@ export function powertoolsTelemetry(logger: Logger, metrics: Metrics): Telemetry
         rowsOut: o.rowsOut,
         rowsRejected: o.rowsRejected,
         durationMs: o.durationMs,
-        errors: o.errors.slice(0, 5),
+        errors: listedErrors(o.errors),
       });
       // One EMF document per file, dimensioned by partner and feed.
       metrics.addDimensions({ [METRICS.dimensions.partner]: result.feed.partner, [METRICS.dimensions.feed]: result.feed.id });

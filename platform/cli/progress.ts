@@ -1,5 +1,5 @@
 import type { WriteStream } from 'node:tty';
-import type { FileError, RowReject } from '../../lambdas/transformer/engine/outcome.js';
+import type { FileError, RowError } from '../../lambdas/transformer/engine/outcome.js';
 import type { Progress } from '../../lambdas/transformer/engine/transform.js';
 
 /** A one-line progress bar on a terminal: bytes read, rows, rows per second. */
@@ -36,14 +36,8 @@ function mib(bytes: number): string {
   return (bytes / 1048576).toFixed(1);
 }
 
-/** `key line 418: /amount must be number [SCHEMA_VIOLATION]`, the one-line form of an error. */
-export function describeError(key: string, error: FileError | RowReject): string {
+/** `key line 418: /amount must be number [SCHEMA_VIOLATION]`, the one-line form of an error (never with the row's values). */
+export function describeError(key: string, error: FileError | RowError): string {
   const where = error.line === undefined ? key : `${key} line ${error.line}`;
-  const raw = 'raw' in error ? `, row: ${truncate(error.raw)}` : '';
-  return `${where}: ${error.message}${raw} [${error.code}]`;
-}
-
-function truncate(text: string): string {
-  const flat = JSON.stringify(text);
-  return flat.length > 100 ? `${flat.slice(0, 97)}..."` : flat;
+  return `${where}: ${error.message} [${error.code}]`;
 }

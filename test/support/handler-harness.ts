@@ -62,7 +62,7 @@ export interface Harness {
 }
 
 /** The real handler on the emulators, with the repository's (or a given) config. */
-export async function startHarness(config: PlatformConfig): Promise<Harness> {
+export async function startHarness(config: PlatformConfig, options: { telemetry?: Telemetry } = {}): Promise<Harness> {
   const emulators = await startEmulators();
   const buckets = { inbound: 'inbound', output: 'output', rejects: 'rejects' };
   await createBuckets(emulators.s3, Object.values(buckets));
@@ -73,7 +73,7 @@ export async function startHarness(config: PlatformConfig): Promise<Harness> {
   const events = new RecordedEvents();
   const failures: unknown[] = [];
   const stepFailures: { step: string; key: string; error: unknown }[] = [];
-  const telemetry: Telemetry = {
+  const telemetry: Telemetry = options.telemetry ?? {
     finished: () => undefined,
     failed: (err) => failures.push(err),
     stepFailed: (step, error, object) => stepFailures.push({ step, key: object.key, error }),

@@ -32,17 +32,23 @@ export interface RowSource {
  */
 export type Row = Record<string, string>;
 
-/** A mapping that could not produce an output record for a row. */
+/**
+ * A mapping that could not produce an output record for a row. `message` quotes no value of the row
+ * (it reaches the ledger, events and logs); `detail`, when set, is the same with the values, for the
+ * rejects object only.
+ */
 export class MappingError extends Error {
   override readonly name = 'MappingError';
   constructor(
     message: string,
     /** JSON pointer of the output field whose expression failed, when the mapping is field by field. */
     readonly field?: string,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { detail?: string },
   ) {
     super(message, options);
+    this.detail = options?.detail;
   }
+  readonly detail: string | undefined;
 }
 
 /**
@@ -190,7 +196,10 @@ export function compileMapping(mapping: MappingConfig, options: MappingOptions =
     const check = (value: unknown): Record<string, unknown> => {
       if (value === undefined) throw new MappingError('the mapping produced nothing for this row');
       if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        throw new MappingError(`the mapping must produce an object, got ${describe(value)}`);
+        const kind = Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`;
+        throw new MappingError(`the mapping must produce an object, got ${kind}`, undefined, {
+          detail: `the mapping must produce an object, got ${describe(value)}`,
+        });
       }
       return value as Record<string, unknown>;
     };
@@ -277,7 +286,11 @@ async function evaluate(expr: jsonata.Expression, row: Row, bindings: { source: 
   try {
     value = await expr.evaluate(row, bindings);
   } catch (err) {
-    throw new MappingError(`${field ? `${field}: ` : ''}${describeJsonataError(err)}`, field, { cause: err });
+    const at = field ? `${field}: ` : '';
+    throw new MappingError(`${at}${describeJsonataError(err, true)}`, field, {
+      cause: err,
+      detail: `${at}${describeJsonataError(err, false)}`,
+    });
   }
   if (typeof value === 'function') {
     throw new MappingError(`${field ? `${field}: ` : ''}the expression produced a function, not a value`, field);
@@ -300,10 +313,26 @@ function setPath(out: Record<string, unknown>, path: readonly string[], value: u
   target[path[path.length - 1]!] = value;
 }
 
-/** JSONata throws plain objects with a code; turn them into one readable line with the value involved. */
-function describeJsonataError(err: unknown): string {
-  const e = err as { message?: string; code?: string };
-  const text = e.message ?? String(err);
+/**
+ * JSONata throws plain objects with a code; turn them into one readable line. JSONata writes the
+ * values involved (`value`, `value2`) into its messages, as JSON or as text; `redacted` puts
+ * `<value>` in their place. `$error` (D3137) messages are the expression author's text, which may
+ * be built from the row: redacted, they are withheld whole.
+ */
+function describeJsonataError(err: unknown, redacted: boolean): string {
+  const e = err as { message?: string; code?: string; value?: unknown; value2?: unknown };
+  let text = e.message ?? String(err);
+  if (redacted) {
+    if (e.code === 'D3137') {
+      text = 'the expression raised an error with $error (its text is in the rejects object)';
+    } else {
+      for (const v of [e.value, e.value2]) {
+        if (v === undefined || v === null || typeof v === 'boolean') continue;
+        for (const shown of new Set([JSON.stringify(v), String(v)]))
+          if (shown && shown.length > 0) text = text.split(shown).join('<value>');
+      }
+    }
+  }
   return e.code ? `${text} [${e.code}]` : text;
 }
 

@@ -32,6 +32,41 @@ export interface RowReject {
   readonly raw: string;
 }
 
+/**
+ * A rejected row as everything but the rejects object sees it (ledger, manifest, events, logs,
+ * summaries): where and why, never the row's values. Its message quotes no cell value; the
+ * message of the row's `RowReject` may.
+ */
+export interface RowError {
+  readonly line: number;
+  readonly record: number;
+  readonly code: RowErrorCode;
+  readonly field?: string;
+  readonly message: string;
+}
+
+/** How many errors the ledger, an event, a manifest or a log line lists: a file's outcome never depends on its rows' size. */
+export const MAX_LISTED_ERRORS = 10;
+/** Longest message listed there, in UTF-8 bytes. */
+export const MAX_LISTED_MESSAGE_BYTES = 512;
+
+/** The first `MAX_LISTED_ERRORS` errors, each message cut to `MAX_LISTED_MESSAGE_BYTES` (on a character boundary, marked with "..."). */
+export function listedErrors(errors: readonly (FileError | RowError)[]): (FileError | RowError)[] {
+  return errors.slice(0, MAX_LISTED_ERRORS).map((e) => {
+    const message = cutToBytes(e.message, MAX_LISTED_MESSAGE_BYTES);
+    return message === e.message ? e : { ...e, message };
+  });
+}
+
+function cutToBytes(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  let cut = text.slice(0, maxBytes - 3);
+  while (Buffer.byteLength(cut) > maxBytes - 3) cut = cut.slice(0, -1);
+  // never leave half of a surrogate pair
+  if (/[\ud800-\udbff]$/.test(cut)) cut = cut.slice(0, -1);
+  return `${cut}...`;
+}
+
 /** A problem with the whole file; `CSV_MALFORMED` here means the header record itself is unreadable. */
 export interface FileError {
   readonly code: FileErrorCode | 'CSV_MALFORMED';
@@ -64,8 +99,8 @@ export interface FileOutcome {
   /** Rows that passed mapping and schema; for a FAILED file they were not published. */
   readonly rowsOut: number;
   readonly rowsRejected: number;
-  /** File-level errors first, then the first row errors (at most `maxErrors`). */
-  readonly errors: readonly (FileError | RowReject)[];
+  /** File-level errors first, then the first row errors (at most `maxErrors`), without row values. */
+  readonly errors: readonly (FileError | RowError)[];
   readonly bytesIn: number;
   readonly durationMs: number;
   /** Expressions that fell back to the interpreter, with counts; absent when none did. */

@@ -22,6 +22,8 @@ export function createSchemaAjv(regExp: typeof ajvRegExp = ajvRegExp, options: {
     strictTuples: false,
     strictRequired: false,
     allErrors: false,
+    // errors carry the value received: quoted in the rejects object, never elsewhere
+    verbose: true,
     validateFormats: true,
     code: { regExp },
   });
@@ -42,18 +44,38 @@ export function checkSchema(schema: Record<string, unknown>, regExp: typeof ajvR
   createSchemaAjv(regExp, { validateSchema: false }).compile(schema);
 }
 
-/** The first schema violation of a record: a JSON pointer to the field and a message naming it. */
+/**
+ * The first schema violation of a record: a JSON pointer to the field and a message naming it,
+ * which quotes no value of the record; `detail` adds the value received, for the rejects object only.
+ */
 export interface SchemaViolation {
   readonly field: string;
   readonly message: string;
+  readonly detail?: string;
 }
+
+/** Longest rendering of a received value in a rejects message. */
+const MAX_SHOWN_VALUE_CHARS = 200;
 
 export type RecordValidator = (record: unknown) => SchemaViolation | undefined;
 
 /** Compiles a feed's output schema once; the validator returns the first violation or nothing. */
 export function compileValidator(schema: Record<string, unknown>, ajv: Ajv2020 = createSchemaAjv()): RecordValidator {
   const validate: ValidateFunction = ajv.compile(schema);
-  return (record) => (validate(record) ? undefined : describeViolation(validate.errors![0]!));
+  return (record) => {
+    if (validate(record)) return undefined;
+    const error = validate.errors![0]!;
+    const violation = describeViolation(error);
+    if (error.keyword === 'required' || error.keyword === 'additionalProperties' || error.keyword === 'unevaluatedProperties') {
+      return violation;
+    }
+    return { ...violation, detail: `${violation.message}, got ${showValue(error.data)}` };
+  };
+}
+
+function showValue(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > MAX_SHOWN_VALUE_CHARS ? `${text.slice(0, MAX_SHOWN_VALUE_CHARS)}...` : text;
 }
 
 function describeViolation(error: ErrorObject): SchemaViolation {

@@ -15,7 +15,7 @@ import iconv from 'iconv-lite';
 import type { Encoding, FeedConfig } from '../model.js';
 import { CsvTokenizer } from './csv-tokenizer.js';
 import { decodeStream, pickEncoding, SNIFF_BYTES } from './decode.js';
-import type { FileError, FileOutcome, RowReject } from './outcome.js';
+import type { FileError, FileOutcome, RowError } from './outcome.js';
 import { mergeFallbacks } from './mapping.js';
 import { checkHeader, DEFAULT_ENGINE_LIMITS, settleOutcome, type ChunkStart, type CompiledFeed } from './transform.js';
 
@@ -185,7 +185,7 @@ export function combineChunks(
   options: { readonly durationMs: number; readonly maxErrors?: number },
 ): { outcome: FileOutcome; chunksUsed: number } {
   const maxErrors = options.maxErrors ?? DEFAULT_ENGINE_LIMITS.maxErrors;
-  const errors: (FileError | RowReject)[] = [];
+  const errors: (FileError | RowError)[] = [];
   let rowsIn = 0;
   let rowsOut = 0;
   let rowsRejected = 0;

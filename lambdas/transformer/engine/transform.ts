@@ -5,7 +5,7 @@ import { findMappingColumnReads } from './column-reads.js';
 import { CsvTokenizer, type CsvRecord } from './csv-tokenizer.js';
 import { decodeStream } from './decode.js';
 import { compileMapping, FallbackCounter, MappingError, type CompiledMapping, type MappingOptions, type Row } from './mapping.js';
-import { FileLevelError, type FileError, type FileOutcome, type RowErrorCode, type RowReject } from './outcome.js';
+import { FileLevelError, type FileError, type FileOutcome, type RowError, type RowErrorCode, type RowReject } from './outcome.js';
 import { RecordWriter } from './record-writer.js';
 import { compileValidator, createSchemaAjv, type RecordValidator } from './schema.js';
 
@@ -117,7 +117,7 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
   const maxBytes = config.maxFileMiB * 1024 * 1024;
   const output = new RecordWriter(request.output, config.output.format);
   const rejects = new RecordWriter(request.rejects, 'ndjson');
-  const errors: (FileError | RowReject)[] = [];
+  const errors: (FileError | RowError)[] = [];
   let rowsIn = 0;
   let rowsOut = 0;
   let rowsRejected = 0;
@@ -143,19 +143,22 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
     });
   }
 
+  /**
+   * Rejects a row: the rejects object gets the row (`raw`) and `detail`, the message that may quote
+   * values; the outcome (and so the ledger, manifest, events and logs) gets `message`, which does not.
+   */
   const reject = (
     record: CsvRecord,
     recordNo: number,
     code: RowErrorCode,
     message: string,
     field?: string,
+    detail?: string,
   ): Promise<undefined> | undefined => {
     rowsRejected++;
-    const entry: RowReject =
-      field === undefined
-        ? { line: record.line, record: recordNo, code, message, raw: record.raw }
-        : { line: record.line, record: recordNo, code, message, field, raw: record.raw };
-    if (errors.length < limits.maxErrors) errors.push(entry);
+    const where = field === undefined ? {} : { field };
+    const entry: RowReject = { line: record.line, record: recordNo, code, message: detail ?? message, ...where, raw: record.raw };
+    if (errors.length < limits.maxErrors) errors.push({ line: record.line, record: recordNo, code, ...where, message });
     return settled(rejects.write(JSON.stringify(entry)));
   };
 
@@ -175,12 +178,12 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
 
   const onMappingError = (record: CsvRecord, recordNo: number, err: unknown) => {
     if (!(err instanceof MappingError)) throw err;
-    return reject(record, recordNo, 'MAPPING_ERROR', err.message, err.field);
+    return reject(record, recordNo, 'MAPPING_ERROR', err.message, err.field, err.detail);
   };
 
   const finishRow = (record: CsvRecord, recordNo: number, result: Record<string, unknown>): Promise<undefined> | undefined => {
     const violation = feed.validate(result);
-    if (violation) return reject(record, recordNo, 'SCHEMA_VIOLATION', violation.message, violation.field);
+    if (violation) return reject(record, recordNo, 'SCHEMA_VIOLATION', violation.message, violation.field, violation.detail);
     const json = JSON.stringify(result);
     if (json.length > limits.maxOutputChars) {
       return reject(record, recordNo, 'MAPPING_ERROR', `the output record is longer than ${limits.maxOutputChars} characters`);
@@ -298,7 +301,7 @@ export function settleOutcome(
   config: FeedConfig,
   key: string,
   counts: FileCounts,
-  errors: (FileError | RowReject)[],
+  errors: (FileError | RowError)[],
   fileError?: FileError,
 ): FileOutcome {
   const { rowsIn, rowsRejected } = counts;

@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { listedErrors } from '../engine/outcome.js';
 import type { ObjectCreated } from '../intake.js';
 import {
   FINAL_STATUSES,
@@ -227,7 +228,7 @@ export class DynamoDbFileLedger implements FileLedger {
             ':rowsIn': update.rowsIn,
             ':rowsOut': update.rowsOut,
             ':rowsRejected': update.rowsRejected,
-            ':errors': update.errors.slice(0, 10),
+            ':errors': listedErrors(update.errors),
             ':durationMs': update.durationMs,
             ':outputKey': update.outputKey ?? null,
             ':manifestKey': update.manifestKey ?? null,

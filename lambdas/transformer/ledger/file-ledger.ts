@@ -1,4 +1,4 @@
-import type { FileError, FileStatus, RowReject } from '../engine/outcome.js';
+import type { FileError, FileStatus, RowError } from '../engine/outcome.js';
 import type { ObjectCreated } from '../intake.js';
 
 /** A file's place in its lifecycle. RECEIVED -> PROCESSING -> one final status. */
@@ -29,7 +29,7 @@ export interface FileRecord extends Omit<ObjectCreated, 'time'> {
   readonly rowsIn?: number;
   readonly rowsOut?: number;
   readonly rowsRejected?: number;
-  readonly errors?: readonly (FileError | RowReject)[];
+  readonly errors?: readonly (FileError | RowError)[];
   readonly outputKey?: string;
   readonly manifestKey?: string;
   readonly rejectsKey?: string;
@@ -70,7 +70,7 @@ export interface FinalUpdate {
   readonly rowsIn: number;
   readonly rowsOut: number;
   readonly rowsRejected: number;
-  readonly errors: readonly (FileError | RowReject)[];
+  readonly errors: readonly (FileError | RowError)[];
   readonly durationMs: number;
   readonly outputKey?: string;
   readonly manifestKey?: string;

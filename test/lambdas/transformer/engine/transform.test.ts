@@ -149,12 +149,15 @@ describe('file outcome', () => {
 describe('row rejects', () => {
   const feed = makeFeed({ mapping: fields({ id: 'id', amount: '$number(amount)' }), schema: ORDERS_SCHEMA });
 
-  it('writes the contract rejects record for a schema violation', async () => {
+  it('writes the contract rejects record for a schema violation, the value received quoted there only', async () => {
     const run = await runEngine(feed, 'id,amount\nA-1,5\nA-17,-3\n');
     expect(run.rejects).toEqual([
-      { line: 3, record: 2, code: 'SCHEMA_VIOLATION', message: '/amount must be >= 0', field: '/amount', raw: 'A-17,-3' },
+      { line: 3, record: 2, code: 'SCHEMA_VIOLATION', message: '/amount must be >= 0, got -3', field: '/amount', raw: 'A-17,-3' },
     ]);
     expect(Object.keys(run.rejects[0]!)).toEqual(['line', 'record', 'code', 'message', 'field', 'raw']);
+    expect(run.outcome.errors).toEqual([
+      { line: 3, record: 2, code: 'SCHEMA_VIOLATION', field: '/amount', message: '/amount must be >= 0' },
+    ]);
   });
 
   it('rejects a row whose amount is not a number as a MAPPING_ERROR naming field and value', async () => {
@@ -169,6 +172,25 @@ describe('row rejects', () => {
         raw: 'A-17,"12,50"',
       },
     ]);
+    // the outcome (ledger, events, logs) names the problem without the value
+    expect(run.outcome.errors).toEqual([
+      {
+        line: 2,
+        record: 1,
+        code: 'MAPPING_ERROR',
+        field: '/amount',
+        message: '/amount: Unable to cast value to a number: <value> [D3030]',
+      },
+    ]);
+  });
+
+  it('withholds an $error text, which the expression may build from the row, from everything but the rejects', async () => {
+    const run = await runEngine(makeFeed({ mapping: fields({ id: 'id', x: '$error("bad id " & id)' }) }), 'id\nsecret-17\n');
+    expect(run.rejects[0]!.message).toBe('/x: bad id secret-17 [D3137]');
+    expect(JSON.stringify(run.outcome)).not.toContain('secret-17');
+    expect(run.outcome.errors[0]!.message).toBe(
+      '/x: the expression raised an error with $error (its text is in the rejects object) [D3137]',
+    );
   });
 
   it('rejects a missing required field', async () => {
