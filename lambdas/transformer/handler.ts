@@ -7,10 +7,12 @@ import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { EventBridgePublisher } from './adapters/eventbridge-publisher.js';
 import { S3ObjectStore } from './adapters/s3-object-store.js';
+import { StepFunctionsSplitRunner } from './adapters/sfn-split-runner.js';
 import { BUNDLE_FILE, parseBundle } from './bundle.js';
 import { createHandler } from './create-handler.js';
 import { compileFeeds } from './compile-feeds.js';
@@ -39,6 +41,10 @@ export const handler = createHandler(
     store: new S3ObjectStore(new S3Client({})),
     events: new EventBridgePublisher(new EventBridgeClient({}), env('EVENT_BUS_NAME')),
     maxReceiveCount: Number(env('MAX_RECEIVE_COUNT')),
+    // Set only when some feed splits its large files (the stack then has the split state machine).
+    ...(process.env.SPLIT_STATE_MACHINE_ARN
+      ? { split: new StepFunctionsSplitRunner(new SFNClient({}), process.env.SPLIT_STATE_MACHINE_ARN) }
+      : {}),
   },
   powertoolsTelemetry(logger, metrics),
 );

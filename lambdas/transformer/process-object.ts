@@ -97,8 +97,13 @@ const BUSY_POLL_MS = 100;
  * a FAILED or DUPLICATE version publishes nothing (no output, no split run's parts, no manifest)
  * and keeps no other attempt's rejects or summary.
  */
-export async function unpublish(deps: Pick<ProcessorDeps, 'store' | 'outputBucket' | 'rejectsBucket'>, keys: OutputKeys): Promise<void> {
-  const parts = await deps.store.list(deps.outputBucket, splitKeys(keys).partsPrefix);
+export async function unpublish(
+  deps: Pick<ProcessorDeps, 'store' | 'outputBucket' | 'rejectsBucket'>,
+  config: FeedConfig,
+  keys: OutputKeys,
+): Promise<void> {
+  // Only a feed that splits can have parts (and only its role may list its output prefix).
+  const parts = config.split ? await deps.store.list(deps.outputBucket, splitKeys(keys).partsPrefix) : [];
   await Promise.all([
     ...[keys.output, keys.manifest, ...parts].map((key) => deps.store.delete(deps.outputBucket, key)),
     ...[keys.rejects, keys.summary].map((key) => deps.store.delete(deps.rejectsBucket, key)),
@@ -150,7 +155,7 @@ export async function processObject(deps: ProcessorDeps, object: ObjectCreated, 
     // A crash between the final status and the pointer or the event is healed by the next delivery.
     if (!claim.record.eventSent) {
       if (claim.record.status === 'FAILED') {
-        await unpublish(deps, outputKeys(config, object.key, versionRef(object), new Date(object.time)));
+        await unpublish(deps, config, outputKeys(config, object.key, versionRef(object), new Date(object.time)));
       }
       await publishIfPublished(deps, object, claim.record);
       await sendEvent(deps, config, object, claim.record);
@@ -226,7 +231,7 @@ export async function processObject(deps: ProcessorDeps, object: ObjectCreated, 
       if (recorded) {
         const failed = { ...claim.record, ...update } as FileRecord;
         await tryStep(ctx, 'record-final-failure', object, async () => {
-          await unpublish(deps, outputKeys(config, object.key, versionRef(object), new Date(object.time)));
+          await unpublish(deps, config, outputKeys(config, object.key, versionRef(object), new Date(object.time)));
           await sendEvent(deps, config, object, failed);
         });
       }
@@ -252,7 +257,7 @@ async function runAttempt(
   const latest = await deps.ledger.latestPublished(object.bucket, object.key);
   if (latest && latest.versionRef !== ref && latest.etag === object.etag && latest.configHash === deps.configHash) {
     // An earlier attempt at this version may have uploaded its output before crashing: a DUPLICATE publishes nothing.
-    await unpublish(deps, keys);
+    await unpublish(deps, config, keys);
     const outcome = syntheticOutcome(config, object);
     return {
       outcome,

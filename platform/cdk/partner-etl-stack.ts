@@ -11,6 +11,7 @@ import { FileLedgerTable } from './constructs/file-ledger-table.js';
 import { Monitoring } from './constructs/monitoring.js';
 import { PlatformKey } from './constructs/platform-key.js';
 import { SecureBucket } from './constructs/secure-bucket.js';
+import { SplitStateMachine } from './constructs/split-state-machine.js';
 import { TransformerFunction } from './constructs/transformer-function.js';
 import { STACK_OUTPUTS } from './stack-outputs.js';
 
@@ -71,6 +72,26 @@ export class PartnerEtlStack extends Stack {
       logRetention: prod ? logs.RetentionDays.ONE_YEAR : logs.RetentionDays.ONE_MONTH,
       removalPolicy,
     });
+
+    // Only when some feed splits its large files: the split state machine and its functions.
+    const splitFeeds = listFeeds(config).filter((feed) => feed.split);
+    if (splitFeeds.length > 0) {
+      const split = new SplitStateMachine(this, 'Split', {
+        bundle: props.bundle,
+        feeds: splitFeeds,
+        encryptionKey: key,
+        inboundBucket: inbound,
+        outputBucket: output,
+        rejectsBucket: rejects,
+        ledgerTable: ledger,
+        eventBus: bus,
+        transformerRole: transformer.role,
+        memoryMiB: props.memoryMiB ?? 2048,
+        logRetention: prod ? logs.RetentionDays.ONE_YEAR : logs.RetentionDays.ONE_MONTH,
+        removalPolicy,
+      });
+      transformer.function.addEnvironment('SPLIT_STATE_MACHINE_ARN', split.stateMachine.stateMachineArn);
+    }
 
     const monitored = listFeeds(config).map((feed) => {
       const name = `${feed.partner}-${feed.id}`;

@@ -39,6 +39,8 @@ export interface PlannedRun extends SplitRunInput {
   /** Rejects bucket: the chunk list, a JSON array of `SplitChunk`. */
   readonly planKey: string;
   readonly startedAt: number;
+  /** Chunks running at once: the feed's `concurrency`. */
+  readonly concurrency: number;
 }
 
 /** What one chunk left for the reduce. */
@@ -92,6 +94,7 @@ export async function planStep(deps: SplitDeps, input: SplitRunInput): Promise<P
     columns: [],
     planKey: split.plan,
     startedAt,
+    concurrency: config.concurrency,
   };
   if (!(await heldRecord(deps, input))) return none;
   const { object } = input;
@@ -232,7 +235,7 @@ export async function failStep(deps: SplitDeps, input: SplitRunInput, cause: str
   const { config, keys } = context(deps, input);
   const held = await heldRecord(deps, input);
   if (!held) return healFinished(deps, config, input);
-  await unpublish(deps, keys);
+  await unpublish(deps, config, keys);
   const error: FileError = { code: 'RETRIES_EXHAUSTED', message: `the split run failed: ${cause}`.slice(0, 2000) };
   const summary = {
     ...summaryOf({ ...emptyOutcome(config, input.object), status: 'FAILED', errors: [error] }, input.object, deps.configHash),

@@ -17,7 +17,7 @@ import { BUNDLE_FILE, type PlatformBundle } from '../../../lambdas/transformer/b
 import { METRICS } from '../../../lambdas/transformer/metrics-names.js';
 import { MAX_RECEIVE_COUNT } from '../../config/queue-settings.js';
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 export interface TransformerFunctionProps {
   /** The validated partner configs the function carries. */
@@ -77,27 +77,7 @@ export class TransformerFunction extends Construct {
         POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
         NODE_OPTIONS: '--enable-source-maps',
       },
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        target: 'node24',
-        sourceMap: true,
-        // Stack traces map to the TypeScript lines; the sources themselves would only make the map
-        // Node parses at start-up (--enable-source-maps) twice as large (bench/cold-start.ts).
-        sourcesContent: false,
-        minify: true,
-        // The SDK bundled in, not taken from the runtime: one parsed file instead of hundreds of
-        // CommonJS modules loaded one by one (a quarter off the cold start), and a pinned version.
-        externalModules: [],
-        mainFields: ['module', 'main'],
-        // ESM output: give bundled CommonJS dependencies a require()
-        banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
-        forceDockerBundling: false,
-        commandHooks: {
-          beforeBundling: () => [],
-          beforeInstall: () => [],
-          afterBundling: (_input: string, output: string) => [`cp "${bundlePath}" "${output}/${BUNDLE_FILE}"`],
-        },
-      },
+      bundling: bundlingWith(bundlePath),
     });
     logGroup.grantWrite(this.role);
     props.encryptionKey.grantEncryptDecrypt(this.role);
@@ -127,10 +107,35 @@ export class TransformerFunction extends Construct {
 }
 
 /** Writes the bundle where the esbuild hook can copy it from; the path is content-addressed. */
-function writeBundle(bundle: PlatformBundle): string {
+export function writeBundle(bundle: PlatformBundle): string {
   const dir = join(tmpdir(), 'partner-etl-bundles');
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${bundle.configHash}.json`);
   writeFileSync(path, JSON.stringify(bundle));
   return path;
+}
+
+/** How every partner-etl function is bundled: local esbuild, ESM, the SDK inside, the partner bundle copied beside the code. */
+export function bundlingWith(bundlePath: string): nodejs.BundlingOptions {
+  return {
+    format: nodejs.OutputFormat.ESM,
+    target: 'node24',
+    sourceMap: true,
+    // Stack traces map to the TypeScript lines; the sources themselves would only make the map
+    // Node parses at start-up (--enable-source-maps) twice as large (bench/cold-start.ts).
+    sourcesContent: false,
+    minify: true,
+    // The SDK bundled in, not taken from the runtime: one parsed file instead of hundreds of
+    // CommonJS modules loaded one by one (a quarter off the cold start), and a pinned version.
+    externalModules: [],
+    mainFields: ['module', 'main'],
+    // ESM output: give bundled CommonJS dependencies a require()
+    banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+    forceDockerBundling: false,
+    commandHooks: {
+      beforeBundling: () => [],
+      beforeInstall: () => [],
+      afterBundling: (_input: string, output: string) => [`cp "${bundlePath}" "${output}/${BUNDLE_FILE}"`],
+    },
+  };
 }
