@@ -36,15 +36,23 @@ export async function benchFile(rows: number): Promise<string> {
   const path = join(dir, `events-${rows}.csv`);
   if (existsSync(path)) return path;
   mkdirSync(dir, { recursive: true });
+  const tmp = `${path}.partial`;
+  const out = createWriteStream(tmp);
+  for (const batch of benchCsv(rows)) {
+    if (!out.write(batch)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+  }
+  await new Promise<void>((resolve) => out.end(resolve));
+  renameSync(tmp, path);
+  return path;
+}
+
+/** The bench CSV of `rows` rows (the header first) in batches of about 1 MiB; the same bytes for the same `rows`. */
+export function* benchCsv(rows: number): Generator<string> {
   const r = random(rows);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]!;
   const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  const tmp = `${path}.partial`;
-  const out = createWriteStream(tmp);
-  const write = (s: string) => (out.write(s) ? undefined : new Promise<void>((resolve) => out.once('drain', () => resolve())));
-  await write(`${HEADER}\n`);
   const start = Date.UTC(2026, 0, 1);
-  let batch = '';
+  let batch = `${HEADER}\n`;
   for (let i = 0; i < rows; i++) {
     const user = Math.floor(r() * 1_000_000);
     const amount = r() < 0.05 ? '' : (r() * 500).toFixed(2);
@@ -65,12 +73,9 @@ export async function benchFile(rows: number): Promise<string> {
         quote(comment),
       ].join(',') + '\n';
     if (batch.length > 1 << 20) {
-      await write(batch);
+      yield batch;
       batch = '';
     }
   }
-  await write(batch);
-  await new Promise<void>((resolve) => out.end(resolve));
-  renameSync(tmp, path);
-  return path;
+  if (batch) yield batch;
 }
