@@ -52,11 +52,16 @@ const work = mkdtempSync(join(tmpdir(), 'partner-etl-bench-split-'));
 const root = join(work, 'config');
 cpSync(join(import.meta.dirname, 'config'), root, { recursive: true });
 const partnerFile = join(root, 'partners/bench.yaml');
+// The events feed splits files above one chunk.
 writeFileSync(
   partnerFile,
-  `${readFileSync(partnerFile, 'utf8').trimEnd()}\n    maxFileMiB: 8192\n    concurrency: ${Math.max(2, workers)}\n    split:\n      aboveMiB: ${chunkMiB}\n      chunkMiB: ${chunkMiB}\n`,
+  readFileSync(partnerFile, 'utf8').replace(
+    '  - id: events\n',
+    `  - id: events\n    maxFileMiB: 8192\n    concurrency: ${Math.max(2, workers)}\n    split:\n      aboveMiB: ${chunkMiB}\n      chunkMiB: ${chunkMiB}\n`,
+  ),
 );
-const feed = requireValidConfig(root).partners[0]!.feeds[0]!;
+const feed = requireValidConfig(root).partners[0]!.feeds.find((f) => f.id === 'events')!;
+if (!feed.split) throw new Error('the bench config has no events feed to split');
 const seconds = (from: number) => (performance.now() - from) / 1000;
 const mb = (bytes: number) => bytes / 1e6;
 
@@ -128,8 +133,8 @@ try {
     const put = await new Upload({
       client: s3,
       params: { Bucket: buckets.inbound, Key: KEY, Body: createReadStream(path, { highWaterMark: 8 << 20 }) },
-      partSize: 64 * 1024 * 1024,
-      queueSize: 2,
+      partSize: 8 * 1024 * 1024, // fauxqs refuses larger request bodies
+      queueSize: 4,
     }).done();
     uploadSeconds = seconds(started);
     const object: ObjectCreated = {
