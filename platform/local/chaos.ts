@@ -24,7 +24,7 @@ import {
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { compileFeeds } from '../../lambdas/transformer/compile-feeds.js';
-import type { FileOutcome } from '../../lambdas/transformer/engine/outcome.js';
+import { listedErrors, type FileOutcome } from '../../lambdas/transformer/engine/outcome.js';
 import { transformFile, type CompiledFeed } from '../../lambdas/transformer/engine/transform.js';
 import type { ObjectCreated } from '../../lambdas/transformer/intake.js';
 import { DynamoDbFileLedger, padSequencer } from '../../lambdas/transformer/ledger/dynamodb-ledger.js';
@@ -507,7 +507,7 @@ function expectedSummary(outcome: FileOutcome, p: Planned, configHash: string): 
     rowsIn: outcome.rowsIn,
     rowsOut: outcome.rowsOut,
     rowsRejected: outcome.rowsRejected,
-    errors: outcome.errors,
+    errors: listedErrors(outcome.errors),
     ...(outcome.mappingFallbacks ? { mappingFallbacks: outcome.mappingFallbacks } : {}),
     configHash,
   };
