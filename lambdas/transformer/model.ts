@@ -74,10 +74,19 @@ export function runsSplit(feed: FeedConfig, sizeBytes: number): boolean {
   return feed.split !== undefined && sizeBytes > feed.split.aboveMiB * 1024 * 1024 && sizeBytes <= feed.maxFileMiB * 1024 * 1024;
 }
 
+/** Who may upload a partner's files (`access` in the partner file). */
+export interface PartnerAccessConfig {
+  /** AWS account ids or IAM role ARNs that may assume the partner's write-only upload role. */
+  readonly iamPrincipals?: readonly string[];
+  /** An SFTP user (AWS Transfer Family) with these SSH public keys, home in the partner's prefix. */
+  readonly sftp?: { readonly publicKeys: readonly string[] };
+}
+
 export interface PartnerConfig {
   readonly id: string;
   readonly name: string;
   readonly owner: string;
+  readonly access?: PartnerAccessConfig;
   readonly feeds: readonly FeedConfig[];
 }
 

@@ -14,9 +14,16 @@ import { PartnerEtlStack, stackNameOf, type Stage } from './partner-etl-stack.js
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
+/**
+ * CDK feature flags the stack relies on, set here (not only in cdk.json) so that tests synthesise
+ * what `cdk synth` does. `eventsTargetQueueSameAccount`: EventBridge may send to an encrypted feed
+ * queue only on behalf of this account (`aws:SourceAccount`); without it the statement has no condition.
+ */
+export const FEATURE_FLAGS = { '@aws-cdk/aws-events:eventsTargetQueueSameAccount': true } as const;
+
 /** Builds the app for a config root and stage; used by the entry below and by the tests. */
 export function buildApp(options: { root: string; stage?: string; context?: Record<string, unknown>; outdir?: string }): App {
-  const app = new App({ context: options.context, ...(options.outdir ? { outdir: options.outdir } : {}) });
+  const app = new App({ context: { ...FEATURE_FLAGS, ...options.context }, ...(options.outdir ? { outdir: options.outdir } : {}) });
   const stage = (options.stage ?? app.node.tryGetContext('stage') ?? 'dev') as string;
   if (stage !== 'dev' && stage !== 'prod') throw new Error(`stage must be dev or prod (-c stage=dev), got ${JSON.stringify(stage)}`);
   const bundle = createBundle(requireValidConfig(options.root));

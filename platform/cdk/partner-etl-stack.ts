@@ -9,6 +9,7 @@ import { FeedAccess } from './constructs/feed-access.js';
 import { FeedQueue } from './constructs/feed-queue.js';
 import { FileLedgerTable } from './constructs/file-ledger-table.js';
 import { Monitoring } from './constructs/monitoring.js';
+import { PartnerUpload } from './constructs/partner-upload.js';
 import { PlatformKey } from './constructs/platform-key.js';
 import { SecureBucket } from './constructs/secure-bucket.js';
 import { SplitStateMachine } from './constructs/split-state-machine.js';
@@ -114,6 +115,14 @@ export class PartnerEtlStack extends Stack {
       return { feed, queue: feedQueue.queue, deadLetterQueue: feedQueue.deadLetterQueue };
     });
 
+    // A partner's way in: a write-only upload role, for the partners whose file names principals.
+    const uploadRoles = config.partners
+      .filter((partner) => partner.access?.iamPrincipals?.length)
+      .map((partner) => ({
+        partner,
+        role: new PartnerUpload(this, `Upload-${partner.id}`, { partner, inboundBucket: inbound, encryptionKey: key }).role,
+      }));
+
     const monitoring = new Monitoring(this, 'Monitoring', {
       partners: config.partners,
       feeds: monitored,
@@ -138,6 +147,10 @@ export class PartnerEtlStack extends Stack {
     new CfnOutput(this, STACK_OUTPUTS.ledgerTable, { value: ledger.tableName, description: 'The file ledger' });
     new CfnOutput(this, STACK_OUTPUTS.eventBus, { value: bus.eventBusName, description: 'FileProcessed and FileFailed events' });
     new CfnOutput(this, STACK_OUTPUTS.alarmTopic, { value: monitoring.alarmTopic.topicArn, description: 'Platform alarms' });
+    new CfnOutput(this, STACK_OUTPUTS.uploadRoles, {
+      value: this.toJsonString(Object.fromEntries(uploadRoles.map((u) => [u.partner.id, u.role.roleArn]))),
+      description: 'partner -> the write-only role its principals assume to upload (aws s3 cp ... --profile <that role>)',
+    });
     new CfnOutput(this, STACK_OUTPUTS.feedQueues, {
       value: this.toJsonString(Object.fromEntries(monitored.map((m) => [`${m.feed.partner}/${m.feed.id}`, m.queue.queueUrl]))),
       description: 'partner/feed -> queue URL, for partner-etl reprocess',

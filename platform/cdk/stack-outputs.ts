@@ -6,6 +6,8 @@ export const STACK_OUTPUTS = {
   ledgerTable: 'LedgerTableName',
   eventBus: 'EventBusName',
   alarmTopic: 'AlarmTopicArn',
+  /** JSON object: partner id -> the ARN of its write-only upload role. */
+  uploadRoles: 'PartnerUploadRoleArns',
   /** JSON object: `partner/feed` -> queue URL (for `partner-etl reprocess --stage`). */
   feedQueues: 'FeedQueueUrls',
 } as const;

@@ -9,6 +9,7 @@ import {
   type FieldMappingConfig,
   type MappingConfig,
   type OutputFormat,
+  type PartnerAccessConfig,
   type PartnerConfig,
   type PlatformConfig,
 } from '../../lambdas/transformer/model.js';
@@ -242,7 +243,8 @@ function loadPartnerFile(
   const prefixes = raw.feeds.flatMap((f, index) =>
     f && typeof f.source?.prefix === 'string' ? [{ feed: `${raw.id}/${f.id}`, prefix: f.source.prefix, index }] : [],
   );
-  return { file, doc, lines, prefixes, partner: { id: raw.id, name: raw.name, owner: raw.owner, feeds } };
+  const partner = { id: raw.id, name: raw.name, owner: raw.owner, feeds };
+  return { file, doc, lines, prefixes, partner: raw.access === undefined ? partner : { ...partner, access: raw.access } };
 }
 
 /** Removes the value at a JSON pointer (a whole array when the pointer is inside one). */
@@ -270,6 +272,7 @@ interface RawPartner {
   id: string;
   name: string;
   owner: string;
+  access?: PartnerAccessConfig;
   feeds: RawFeed[];
 }
 

@@ -111,10 +111,11 @@ describe('the transformer', () => {
 });
 
 describe('IAM least privilege', () => {
+  // the transformer's policies (the partners' upload roles have theirs, tested below)
   const statements = () =>
-    Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
-      (p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
-    );
+    Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => !JSON.stringify(p.Properties.Roles).includes('Upload'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
   const actions = (s: { Action: string | string[] }) => [s.Action].flat();
   const resources = (s: { Resource: unknown }) => [s.Resource].flat().map((r) => JSON.stringify(r));
 
@@ -152,6 +153,97 @@ describe('IAM least privilege', () => {
     for (const feed of FEEDS) {
       const id = `FeedAccess${feed.partner}${feed.id}`;
       expect(Object.keys(template.findResources('AWS::IAM::Policy')).some((k) => k.startsWith(id))).toBe(true);
+    }
+  });
+});
+
+describe('partner upload roles', () => {
+  const config = loadPlatformConfig(REPO).config;
+  const uploadPolicyOf = (partner: string) => {
+    const found = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) => id.startsWith(`Upload${partner}Policy`));
+    expect(found, partner).toHaveLength(1);
+    return found[0]![1].Properties;
+  };
+  const objectArn = (prefix: string) => ({
+    'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^InboundBucket/), 'Arn'] }, `/${prefix}*`]],
+  });
+
+  it('gives every sample partner a role its principals assume, and names it in the outputs', () => {
+    const roles = Object.entries(template.findResources('AWS::IAM::Role')).filter(([id]) => id.startsWith('Upload'));
+    expect(roles).toHaveLength(config.partners.length);
+    for (const partner of config.partners) {
+      const [, role] = roles.find(([id]) => id.startsWith(`Upload${partner.id}Role`))!;
+      const trusted = JSON.stringify(role.Properties.AssumeRolePolicyDocument);
+      for (const principal of partner.access!.iamPrincipals!) expect(trusted).toContain(principal);
+    }
+    expect(JSON.stringify(template.toJSON().Outputs.PartnerUploadRoleArns.Value)).toContain('UploadacmeRole');
+  });
+
+  it("allows exactly PutObject and AbortMultipartUpload on the partner's own feed prefixes, TLS and the platform key required", () => {
+    for (const partner of config.partners) {
+      const statements = uploadPolicyOf(partner.id).PolicyDocument.Statement;
+      const objects = partner.feeds.map((f) => objectArn(f.source.prefix));
+      const ofPartner = () => (partner.feeds.length === 1 ? objects[0] : objects);
+      expect(statements).toEqual([
+        {
+          Sid: 'UploadUnderFeedPrefixes',
+          Effect: 'Allow',
+          Action: ['s3:PutObject', 's3:AbortMultipartUpload'],
+          Resource: ofPartner(),
+        },
+        {
+          Sid: 'DenyWithoutTls',
+          Effect: 'Deny',
+          Action: ['s3:PutObject', 's3:AbortMultipartUpload'],
+          Resource: ofPartner(),
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        },
+        {
+          Sid: 'DenyOtherEncryption',
+          Effect: 'Deny',
+          Action: 's3:PutObject',
+          Resource: ofPartner(),
+          Condition: {
+            StringNotEqualsIfExists: {
+              's3:x-amz-server-side-encryption': 'aws:kms',
+              's3:x-amz-server-side-encryption-aws-kms-key-id': { 'Fn::GetAtt': [expect.stringMatching(/^PlatformKey/), 'Arn'] },
+            },
+          },
+        },
+        {
+          Sid: 'UsePlatformKeyThroughS3',
+          Effect: 'Allow',
+          Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/^PlatformKey/), 'Arn'] },
+          Condition: { StringLike: { 'kms:ViaService': 's3.*.amazonaws.com' } },
+        },
+      ]);
+      // never another partner's prefix
+      const text = JSON.stringify(statements);
+      for (const other of config.partners.filter((p) => p.id !== partner.id)) expect(text).not.toContain(`/${other.id}/`);
+    }
+  });
+
+  it('creates no SFTP server when no partner asks for one', () => {
+    expect(Object.keys(template.findResources('AWS::Transfer::Server'))).toEqual([]);
+  });
+});
+
+describe('service principals', () => {
+  it('every statement granting an AWS service carries an aws:SourceArn or aws:SourceAccount condition', () => {
+    const documents = Object.values(
+      template.toJSON().Resources as Record<string, { Type: string; Properties?: Record<string, unknown> }>,
+    ).flatMap((r) => [r.Properties?.PolicyDocument, r.Properties?.KeyPolicy].filter(Boolean) as { Statement: Record<string, unknown>[] }[]);
+    const granted = documents
+      .flatMap((d) => d.Statement)
+      .filter((s) => s.Effect === 'Allow' && JSON.stringify(s.Principal ?? {}).includes('"Service"'));
+    expect(granted.length).toBeGreaterThan(0);
+    for (const s of granted) {
+      const service = JSON.stringify((s.Principal as { Service: unknown }).Service);
+      const conditions = JSON.stringify(s.Condition ?? {});
+      // CloudWatch Logs is bound by the encryption context of its own log groups instead
+      const bound = /aws:Source(Arn|Account)/.test(conditions) || conditions.includes('kms:EncryptionContext:aws:logs:arn');
+      expect({ service, actions: s.Action, bound }).toEqual({ service, actions: s.Action, bound: true });
     }
   });
 });
@@ -326,7 +418,7 @@ describe('invalid partner files fail the synth with the validate messages', () =
     mkdirSync(join(root, 'mappings/acme2'));
     writeFileSync(join(root, 'mappings/acme2/s.json'), '{}');
     expect(() => buildApp({ root })).toThrow(
-      'partners/acme.yaml:10:15: source prefix of acme/orders is a prefix of the prefix of acme2/orders (acme/orders/eu/); a key must belong to exactly one feed ("acme/orders/")',
+      'partners/acme.yaml:12:15: source prefix of acme/orders is a prefix of the prefix of acme2/orders (acme/orders/eu/); a key must belong to exactly one feed ("acme/orders/")',
     );
   });
 });

@@ -1,0 +1,78 @@
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import type { PartnerConfig } from '../../../lambdas/transformer/model.js';
+import { acknowledge, wildcardResourceFinding } from '../nag.js';
+
+export interface PartnerUploadProps {
+  /** The partner; its `access.iamPrincipals` may assume the role, its feeds' prefixes are what it may write. */
+  readonly partner: PartnerConfig;
+  readonly inboundBucket: s3.IBucket;
+  /** The platform key the inbound bucket encrypts with: uploads must use it. */
+  readonly encryptionKey: kms.IKey;
+}
+
+/** The S3 actions of an upload: a put, and the multipart upload a put may be (and its abort). Nothing reads, lists or deletes. */
+export const UPLOAD_ACTIONS = ['s3:PutObject', 's3:AbortMultipartUpload'] as const;
+
+/**
+ * A partner's way in: a write-only role that the partner's own principals may assume. It may put
+ * objects (whole or multipart) under the partner's feed prefixes and nothing else: no read, list or
+ * delete, no other partner's prefix. Uploads must travel over TLS and be encrypted with the platform
+ * key (the bucket's default; a request naming another key or another encryption is denied).
+ */
+export class PartnerUpload extends Construct {
+  readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: PartnerUploadProps) {
+    super(scope, id);
+    const { partner } = props;
+    const principals = (partner.access?.iamPrincipals ?? []).map((p) =>
+      /^\d{12}$/.test(p) ? new iam.AccountPrincipal(p) : new iam.ArnPrincipal(p),
+    );
+    if (principals.length === 0) throw new Error(`partner ${partner.id} has no access.iamPrincipals: it needs no upload role`);
+    const objects = partner.feeds.map((f) => props.inboundBucket.arnForObjects(`${f.source.prefix}*`));
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.CompositePrincipal(...principals),
+      description: `partner-etl: ${partner.id} uploads files under its feed prefixes (write only)`,
+    });
+    const policy = new iam.Policy(this, 'Policy', {
+      roles: [this.role],
+      statements: [
+        new iam.PolicyStatement({ sid: 'UploadUnderFeedPrefixes', actions: [...UPLOAD_ACTIONS], resources: objects }),
+        new iam.PolicyStatement({
+          sid: 'DenyWithoutTls',
+          effect: iam.Effect.DENY,
+          actions: [...UPLOAD_ACTIONS],
+          resources: objects,
+          conditions: { Bool: { 'aws:SecureTransport': 'false' } },
+        }),
+        new iam.PolicyStatement({
+          sid: 'DenyOtherEncryption',
+          effect: iam.Effect.DENY,
+          actions: ['s3:PutObject'],
+          resources: objects,
+          conditions: {
+            StringNotEqualsIfExists: {
+              's3:x-amz-server-side-encryption': 'aws:kms',
+              's3:x-amz-server-side-encryption-aws-kms-key-id': props.encryptionKey.keyArn,
+            },
+          },
+        }),
+        new iam.PolicyStatement({
+          // SSE-KMS: the uploader's put needs a data key, and a multipart upload's completion decrypts it.
+          sid: 'UsePlatformKeyThroughS3',
+          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          resources: [props.encryptionKey.keyArn],
+          conditions: { StringLike: { 'kms:ViaService': 's3.*.amazonaws.com' } },
+        }),
+      ],
+    });
+    const reason = `Object keys a partner uploads are not known in advance; the wildcard covers only ${partner.id}'s own feed prefixes.`;
+    acknowledge(
+      policy,
+      partner.feeds.map((f) => ({ id: wildcardResourceFinding(props.inboundBucket, `/${f.source.prefix}*`), reason })),
+    );
+  }
+}
