@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
-import { startLocalPlatform, type Tracked } from '../local/local-platform.js';
+import { formatProblem } from '../config/problems.js';
+import { startLocalPlatform, type ConfigReload, type Tracked } from '../local/local-platform.js';
+import { safeWriter } from './terminal.js';
 
 export interface DevOptions {
   readonly root: string;
@@ -10,8 +12,13 @@ export interface DevOptions {
   readonly ports?: { readonly s3Sqs?: number; readonly dynamodb?: number };
 }
 
-/** How often the inbox is scanned for new or changed files. */
+/** How often the inbox and the partner files are looked at for new or changed files. */
 const SCAN_MS = 1000;
+
+/** The first 12 hex digits of a config hash: enough to tell configs apart on a screen. */
+export function shortHash(hash: string): string {
+  return hash.slice(0, 12);
+}
 
 /**
  * `partner-etl dev` (`npm start`): the local platform. Watches the inbox until Ctrl-C, or with
@@ -19,7 +26,8 @@ const SCAN_MS = 1000;
  * PARTIAL (or a DUPLICATE of such), 1 otherwise.
  */
 export async function runDevCommand(options: DevOptions): Promise<number> {
-  const out = (line: string) => process.stdout.write(`${line}\n`);
+  const stdout = safeWriter(process.stdout);
+  const out = (line: string) => stdout.write(`${line}\n`);
   const platform = await startLocalPlatform({
     root: options.root,
     inbox: resolve(options.inbox),
@@ -30,6 +38,7 @@ export async function runDevCommand(options: DevOptions): Promise<number> {
   });
   out(`partner-etl local platform: S3/SQS ${platform.emulators.endpoints.s3}, DynamoDB ${platform.emulators.endpoints.dynamodb}`);
   out(`inbox ${resolve(options.inbox)} -> outbox ${resolve(options.outbox)}; state in ${resolve(options.stateDir)}`);
+  out(`config ${shortHash(platform.configHash)} is live (partners/ and mappings/ of ${options.root})`);
 
   if (options.once) {
     try {
@@ -43,11 +52,16 @@ export async function runDevCommand(options: DevOptions): Promise<number> {
     }
   }
 
-  out('watching the inbox; Ctrl-C stops (in-flight files finish first)');
+  out('watching the inbox, partners/ and mappings/; Ctrl-C stops (in-flight files finish first)');
   await platform.scanInbox();
   let stopping = false;
   const timer = setInterval(() => {
-    if (!stopping) platform.scanInbox().catch((err: Error) => out(`inbox: ${err.message}`));
+    if (stopping) return;
+    platform
+      .reloadConfigIfChanged()
+      .then((reload) => reload && printReload(reload, out))
+      .catch((err: Error) => out(`config: ${err.message}`));
+    platform.scanInbox().catch((err: Error) => out(`inbox: ${err.message}`));
   }, SCAN_MS);
   await new Promise<void>((resolveStop) => {
     const stop = () => {
@@ -62,6 +76,18 @@ export async function runDevCommand(options: DevOptions): Promise<number> {
   clearInterval(timer);
   await platform.stop();
   return exitCode(platform.tracked.filter((t) => t.record));
+}
+
+function printReload(reload: ConfigReload, out: (line: string) => void): void {
+  if (reload.kind === 'applied') {
+    out(
+      `config ${shortHash(reload.configHash)} is live (was ${shortHash(reload.previousHash)}): ${reload.feeds} feeds; new deliveries and reprocess use it`,
+    );
+  } else if (reload.kind === 'rejected') {
+    const n = reload.problems.length;
+    out(`config change not applied: ${n} problem${n === 1 ? '' : 's'}; config ${shortHash(reload.configHash)} stays live`);
+    for (const problem of reload.problems) out(`  ${formatProblem(problem)}`);
+  }
 }
 
 function exitCode(files: readonly Tracked[]): number {

@@ -7,11 +7,14 @@ import type { FileLedger } from '../../lambdas/transformer/ledger/file-ledger.js
 import { STACK_OUTPUTS, stackNameOf } from '../cdk/stack-outputs.js';
 import { clientsFor, startEmulators } from '../local/emulators.js';
 import { objectCreatedEvent } from '../local/s3-events.js';
-import { dynamoDataPath, LOCAL_NAMES, readRunningState } from '../local/state.js';
+import { dynamoDataPath, LOCAL_NAMES, readRunningState, runningStateDirs } from '../local/state.js';
 
 /** The ledger of a deployed stage or of the local platform, with a way to redeliver a file. */
 export interface LedgerTarget {
+  /** The ledger as a noun phrase for sentences: "the ledger of the local platform (pid 12, config 3f2a...)". */
   readonly description: string;
+  /** The platform that takes redeliveries, as a noun phrase ("stage dev (stack PartnerEtl-dev)"); undefined when none runs. */
+  readonly platform?: string;
   readonly ledger: FileLedger;
   readonly inboundBucket: string;
   /** Sends the file's "Object Created" event to its feed's queue; undefined when nothing is running to take it. */
@@ -33,8 +36,10 @@ export async function openLedgerTarget(options: { stage?: string; stateDir: stri
   const running = readRunningState(options.stateDir);
   if (running) {
     const clients = clientsFor(running.endpoints);
+    const platform = `the local platform running in ${options.stateDir} (pid ${running.pid}, config ${running.configHash.slice(0, 12)})`;
     return {
-      description: `local platform (pid ${running.pid})`,
+      description: `the ledger of ${platform}`,
+      platform,
       ledger: new DynamoDbFileLedger(clients.dynamodb, running.tableName),
       inboundBucket: running.buckets.inbound,
       redeliver: async (object, feed) => {
@@ -51,7 +56,7 @@ export async function openLedgerTarget(options: { stage?: string; stateDir: stri
   }
   const emulators = await startEmulators({ dynamoPath: dynamoDataPath(options.stateDir) });
   return {
-    description: `local ledger in ${options.stateDir} (platform not running)`,
+    description: `the ledger in ${options.stateDir} (no local platform is running there)`,
     ledger: new DynamoDbFileLedger(emulators.dynamodb, LOCAL_NAMES.tableName),
     inboundBucket: LOCAL_NAMES.buckets.inbound,
     close: () => emulators.stop(),
@@ -78,8 +83,10 @@ async function openStage(stage: string): Promise<LedgerTarget> {
   const dynamodb = new DynamoDBClient({});
   const sqs = new SQSClient({});
   const queues = JSON.parse(need(STACK_OUTPUTS.feedQueues)) as Record<string, string>;
+  const platform = `stage ${stage} (stack ${stackName})`;
   return {
-    description: `stage ${stage} (${stackName})`,
+    description: `the ledger of ${platform}`,
+    platform,
     ledger: new DynamoDbFileLedger(dynamodb, need(STACK_OUTPUTS.ledgerTable)),
     inboundBucket: need(STACK_OUTPUTS.inboundBucket),
     redeliver: async (object, feed) => {
@@ -92,6 +99,17 @@ async function openStage(stage: string): Promise<LedgerTarget> {
       sqs.destroy();
     },
   };
+}
+
+/**
+ * Why nothing is running under `stateDir`, naming the platforms that run under another `--state`,
+ * so the user can repeat the command with the right one.
+ */
+export function notRunningMessage(stateDir: string): string {
+  const others = runningStateDirs().filter((dir) => dir !== stateDir);
+  const where = `no local platform is running with --state ${stateDir}`;
+  if (others.length === 0) return `${where}; start it (npm start, or partner-etl dev --state ${stateDir}) and run the command again`;
+  return `${where}; ${others.length === 1 ? 'one is' : `${others.length} are`} running with ${others.map((d) => `--state ${d}`).join(', ')}: run the command again with that --state`;
 }
 
 /** Opens the target, or prints why it cannot be opened and resolves undefined (the command exits 2). */

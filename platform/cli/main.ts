@@ -11,6 +11,9 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..
 /** Exit statuses of PRODUCT.md: 0 good, 1 a failed file or invalid config, 2 usage or config error. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
+/** Errors that report a user's mistake (the config, the target, the arguments), printed without a stack trace. */
+const USER_ERRORS = new Set(['ConfigError', 'TargetError', 'UsageError']);
+
 /** Builds the `partner-etl` program; `run` is where each command's exit code goes. */
 export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('partner-etl')
@@ -50,16 +53,16 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 
   program
     .command('status')
-    .description('list files from the ledger, newest first; with a key, that file in detail')
-    .argument('[key]', 'an object key: its versions, attempts, errors and output')
+    .description('list files from the ledger, newest first; with a key, that file in detail (no partner file is read)')
+    .argument('[key]', 'an object key: its versions (the latest marked), attempts, errors and output')
     .option('--partner <partner>')
-    .option('--feed <feed>')
+    .option('--feed <partner/feed>', 'one feed, e.g. acme/orders')
     .option('--status <status>', 'RECEIVED, PROCESSING, SUCCEEDED, PARTIAL, FAILED or DUPLICATE')
-    .option('--since <when>', '30m, 24h, 7d or an ISO date')
-    .option('--json', 'print an array of file records')
+    .option('--since <when>', '30m, 24h, 7d or an ISO date (default: the last 31 days)')
+    .option('--summary', 'files, rows and rejects per partner and feed, with failure counts')
+    .option('--json', 'print JSON: an array of file records, or of feed summaries')
     .addOption(stageOption())
     .addOption(stateOption())
-    .addOption(rootOption())
     .action(
       async (
         key: string | undefined,
@@ -68,22 +71,14 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
           feed?: string;
           status?: string;
           since?: string;
+          summary?: boolean;
           json?: boolean;
           stage?: string;
           state: string;
-          root: string;
         },
       ) => {
-        const { loadPlatformConfig } = await import('../config/load-config.js');
         const { runStatusCommand } = await import('./status-command.js');
-        setExitCode(
-          await runStatusCommand({
-            ...options,
-            key,
-            stateDir: resolve(options.state),
-            config: loadPlatformConfig(resolve(options.root)).config,
-          }),
-        );
+        setExitCode(await runStatusCommand({ ...options, key, stateDir: resolve(options.state) }));
       },
     );
 
@@ -155,7 +150,9 @@ export async function main(): Promise<void> {
       process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
       return;
     }
-    process.stderr.write(`partner-etl: ${(err as Error).stack ?? String(err)}\n`);
+    // A user's mistake (an invalid config, a stage that cannot be reached) is told as a sentence; anything else is a bug, with its stack.
+    const error = err instanceof Error ? err : new Error(String(err));
+    process.stderr.write(`partner-etl: ${USER_ERRORS.has(error.name) ? error.message : (error.stack ?? error.message)}\n`);
     process.exitCode = EXIT.usage;
     return;
   }

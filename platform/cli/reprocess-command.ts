@@ -1,4 +1,5 @@
-import { openTargetOrReport } from './ledger-target.js';
+import { notRunningMessage, openTargetOrReport } from './ledger-target.js';
+import { safeWriter } from './terminal.js';
 
 /**
  * `partner-etl reprocess <key>`: marks the key's latest version for a new attempt (its history is
@@ -8,14 +9,15 @@ import { openTargetOrReport } from './ledger-target.js';
 export async function runReprocessCommand(options: { key: string; stage?: string; stateDir: string }): Promise<number> {
   const target = await openTargetOrReport({ stage: options.stage, stateDir: options.stateDir });
   if (!target) return 2;
+  const stderr = safeWriter(process.stderr);
   try {
-    if (!target.redeliver) {
-      process.stderr.write(`partner-etl: the local platform is not running; start it (npm start) and run reprocess again\n`);
+    if (!target.redeliver || !target.platform) {
+      stderr.write(`partner-etl: ${notRunningMessage(options.stateDir)}\n`);
       return 1;
     }
     const record = await target.ledger.requestReprocess(target.inboundBucket, options.key);
     if (!record) {
-      process.stderr.write(`partner-etl: no file ${options.key} in the ${target.description} ledger\n`);
+      stderr.write(`partner-etl: there is no file ${options.key} in ${target.description}\n`);
       return 1;
     }
     const object = {
@@ -28,8 +30,8 @@ export async function runReprocessCommand(options: { key: string; stage?: string
       ...(record.versionId ? { versionId: record.versionId } : {}),
     };
     await target.redeliver(object, `${record.partner}/${record.feed}`);
-    process.stdout.write(
-      `queued ${options.key} (${record.partner}/${record.feed}, last ${record.status}, ${record.attempts} attempt${record.attempts === 1 ? '' : 's'}) for a new attempt on ${target.description}\n`,
+    safeWriter(process.stdout).write(
+      `queued ${options.key} (${record.partner}/${record.feed}, last ${record.status}, ${record.attempts} attempt${record.attempts === 1 ? '' : 's'}) for a new attempt on ${target.platform}\n`,
     );
     return 0;
   } finally {

@@ -1,5 +1,4 @@
 import type { FileRecord, LedgerStatus } from '../../lambdas/transformer/ledger/file-ledger.js';
-import type { PlatformConfig } from '../../lambdas/transformer/model.js';
 import { openTargetOrReport } from './ledger-target.js';
 import { describeError } from './progress.js';
 import { safeWriter } from './terminal.js';
@@ -11,26 +10,43 @@ export interface StatusOptions {
   readonly status?: string;
   readonly since?: string;
   readonly json?: boolean;
+  /** Files, rows and rejects per partner and feed instead of one line per file. */
+  readonly summary?: boolean;
   readonly stage?: string;
   readonly stateDir: string;
-  readonly config: PlatformConfig;
 }
+
+/** Files a listing reads at most (newest first). */
+const LIST_LIMIT = 500;
+/** Files a summary adds up at most. */
+const SUMMARY_LIMIT = 100_000;
 
 const STATUSES: readonly LedgerStatus[] = ['RECEIVED', 'PROCESSING', 'SUCCEEDED', 'PARTIAL', 'FAILED', 'DUPLICATE'];
 
-/** `partner-etl status`: files newest first, or one file's history. Exit 0; 2 on a usage or target error. */
+/**
+ * `partner-etl status`: files newest first, a summary per feed, or one file's history, read from
+ * the ledger alone (no partner file is needed). Exit 0; 1 for a key the ledger does not know; 2 on a
+ * usage or target error.
+ */
 export async function runStatusCommand(options: StatusOptions): Promise<number> {
   const out = safeWriter(process.stdout);
+  const err = safeWriter(process.stderr);
   let since: Date | undefined;
+  let feed: { partner: string; feed: string } | undefined;
   try {
     since = options.since ? parseSince(options.since) : undefined;
-  } catch (err) {
-    safeWriter(process.stderr).write(`partner-etl: ${(err as Error).message}\n`);
+    feed = options.feed === undefined ? undefined : parseFeedOption(options.feed);
+  } catch (error) {
+    err.write(`partner-etl: ${(error as Error).message}\n`);
+    return 2;
+  }
+  if (feed && options.partner && options.partner !== feed.partner) {
+    err.write(`partner-etl: --feed ${options.feed} is not a feed of --partner ${options.partner}\n`);
     return 2;
   }
   const status = options.status?.toUpperCase() as LedgerStatus | undefined;
   if (status && !STATUSES.includes(status)) {
-    process.stderr.write(`partner-etl: --status must be one of ${STATUSES.join(', ')}\n`);
+    err.write(`partner-etl: --status must be one of ${STATUSES.join(', ')}, not ${JSON.stringify(options.status)}\n`);
     return 2;
   }
   const target = await openTargetOrReport({ stage: options.stage, stateDir: options.stateDir });
@@ -38,30 +54,139 @@ export async function runStatusCommand(options: StatusOptions): Promise<number> 
   try {
     if (options.key) {
       const history = await target.ledger.history(target.inboundBucket, options.key);
-      if (options.json) out.write(`${JSON.stringify(history.map(toJson), null, 2)}\n`);
-      else if (history.length === 0) out.write(`no file ${options.key} in the ${target.description} ledger\n`);
-      else for (const record of history) out.write(describeRecord(record));
+      if (history.length === 0) {
+        err.write(`partner-etl: there is no file ${options.key} in ${target.description}\n`);
+        if (options.json) out.write('[]\n');
+        return 1;
+      }
+      if (options.json)
+        out.write(
+          `${JSON.stringify(
+            history.map((r, i) => ({ ...toJson(r), latest: i === history.length - 1 })),
+            null,
+            2,
+          )}\n`,
+        );
+      else history.forEach((record, i) => out.write(describeRecord(record, i === history.length - 1)));
       return 0;
     }
-    const partners = options.partner ? [options.partner] : status ? [undefined] : options.config.partners.map((p) => p.id);
-    const records: FileRecord[] = [];
-    for (const partner of partners) {
-      records.push(...(await target.ledger.list({ partner, feed: options.feed, status, since, limit: 500 })));
+    const records = await target.ledger.list({
+      partner: feed?.partner ?? options.partner,
+      feed: feed?.feed,
+      status,
+      since,
+      limit: options.summary ? SUMMARY_LIMIT : LIST_LIMIT,
+    });
+    if (options.summary) {
+      const rows = summarize(records);
+      if (options.json) out.write(`${JSON.stringify(rows, null, 2)}\n`);
+      else out.write(formatSummary(rows, target.description));
+      return 0;
     }
-    records.sort((a, b) => b.receivedAt.localeCompare(a.receivedAt));
     if (options.json) {
       out.write(`${JSON.stringify(records.map(toJson), null, 2)}\n`);
       return 0;
     }
-    if (records.length === 0) out.write(`no files in the ${target.description} ledger match\n`);
+    if (records.length === 0) out.write(`No file in ${target.description} matches${describeFilter(options, status)}.\n`);
     for (const r of records) {
       const rows = r.rowsIn === undefined ? '' : `${r.rowsIn} in, ${r.rowsOut} out, ${r.rowsRejected} rejected`;
       out.write(`${r.receivedAt}  ${r.status.padEnd(10)} ${`${r.partner}/${r.feed}`.padEnd(22)} ${rows.padEnd(32)} ${r.key}\n`);
     }
+    if (records.length === LIST_LIMIT) out.write(`(the newest ${LIST_LIMIT} files; narrow with --since, --partner, --feed or --status)\n`);
     return 0;
   } finally {
     await target.close();
   }
+}
+
+/** `--feed` is `<partner>/<feed>` in every command. */
+export function parseFeedOption(text: string): { partner: string; feed: string } {
+  const m = /^([a-z][a-z0-9-]*)\/([a-z][a-z0-9-]*)$/.exec(text);
+  if (!m) throw new RangeError(`--feed takes <partner>/<feed>, e.g. acme/orders, not ${JSON.stringify(text)}`);
+  return { partner: m[1]!, feed: m[2]! };
+}
+
+function describeFilter(options: StatusOptions, status: string | undefined): string {
+  const parts = [
+    options.feed ? `feed ${options.feed}` : options.partner ? `partner ${options.partner}` : '',
+    status ? `status ${status}` : '',
+    options.since ? `received since ${options.since}` : '',
+  ].filter(Boolean);
+  return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
+}
+
+/** One partner and feed's files in a summary. */
+export interface FeedSummary {
+  readonly partner: string;
+  readonly feed: string;
+  readonly files: number;
+  readonly succeeded: number;
+  readonly partial: number;
+  readonly failed: number;
+  readonly duplicate: number;
+  /** Files not final yet (RECEIVED, PROCESSING). */
+  readonly inFlight: number;
+  readonly rowsIn: number;
+  readonly rowsOut: number;
+  readonly rowsRejected: number;
+  readonly lastReceivedAt: string;
+}
+
+/** Files, rows and rejects per partner and feed, sorted by partner and feed. */
+export function summarize(records: readonly FileRecord[]): FeedSummary[] {
+  const byFeed = new Map<string, { -readonly [K in keyof FeedSummary]: FeedSummary[K] }>();
+  for (const r of records) {
+    const id = `${r.partner}/${r.feed}`;
+    let s = byFeed.get(id);
+    if (!s) {
+      s = {
+        partner: r.partner,
+        feed: r.feed,
+        files: 0,
+        succeeded: 0,
+        partial: 0,
+        failed: 0,
+        duplicate: 0,
+        inFlight: 0,
+        rowsIn: 0,
+        rowsOut: 0,
+        rowsRejected: 0,
+        lastReceivedAt: r.receivedAt,
+      };
+      byFeed.set(id, s);
+    }
+    s.files += 1;
+    if (r.status === 'SUCCEEDED') s.succeeded += 1;
+    else if (r.status === 'PARTIAL') s.partial += 1;
+    else if (r.status === 'FAILED') s.failed += 1;
+    else if (r.status === 'DUPLICATE') s.duplicate += 1;
+    else s.inFlight += 1;
+    // a DUPLICATE wrote nothing: its rows are the original's
+    if (r.status !== 'DUPLICATE') {
+      s.rowsIn += r.rowsIn ?? 0;
+      s.rowsOut += r.rowsOut ?? 0;
+      s.rowsRejected += r.rowsRejected ?? 0;
+    }
+    if (r.receivedAt > s.lastReceivedAt) s.lastReceivedAt = r.receivedAt;
+  }
+  return [...byFeed.values()].sort((a, b) => a.partner.localeCompare(b.partner) || a.feed.localeCompare(b.feed));
+}
+
+function formatSummary(rows: readonly FeedSummary[], description: string): string {
+  if (rows.length === 0) return `No file in ${description} matches.\n`;
+  const header = ['feed', 'files', 'ok', 'partial', 'failed', 'dup', 'in flight', 'rows in', 'rows out', 'rejected', 'last received'];
+  const table = rows.map((r) => [
+    `${r.partner}/${r.feed}`,
+    ...[r.files, r.succeeded, r.partial, r.failed, r.duplicate, r.inFlight, r.rowsIn, r.rowsOut, r.rowsRejected].map(String),
+    r.lastReceivedAt,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return `${[line(header), ...table.map(line)].join('\n')}\n`;
 }
 
 /** One file record as `status --json` prints it: the contract's fields first. */
@@ -91,9 +216,9 @@ export function toJson(r: FileRecord): Record<string, unknown> {
   };
 }
 
-function describeRecord(r: FileRecord): string {
+function describeRecord(r: FileRecord, latest: boolean): string {
   const lines = [
-    `${r.key}  version ${r.versionId ?? `(sequencer ${r.sequencer})`}  etag ${r.etag}  ${r.size} bytes`,
+    `${r.key}  version ${r.versionId ?? `(sequencer ${r.sequencer})`}${latest ? ' (latest)' : ''}  etag ${r.etag}  ${r.size} bytes`,
     `  ${r.status}  ${r.partner}/${r.feed}  received ${r.receivedAt}${r.finishedAt ? `  finished ${r.finishedAt}` : ''}  attempts ${r.attempts}`,
   ];
   if (r.rowsIn !== undefined) lines.push(`  rows: ${r.rowsIn} in, ${r.rowsOut} out, ${r.rowsRejected} rejected`);

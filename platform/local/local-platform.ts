@@ -11,12 +11,14 @@ import { createHandler, type Telemetry } from '../../lambdas/transformer/create-
 import type { ObjectCreated } from '../../lambdas/transformer/intake.js';
 import { DynamoDbFileLedger } from '../../lambdas/transformer/ledger/dynamodb-ledger.js';
 import { FINAL_STATUSES, type FileRecord } from '../../lambdas/transformer/ledger/file-ledger.js';
-import { listFeeds, type FeedConfig } from '../../lambdas/transformer/model.js';
+import { listFeeds, type FeedConfig, type PlatformConfig } from '../../lambdas/transformer/model.js';
 import { MAX_RECEIVE_COUNT } from '../config/queue-settings.js';
 import { createBundle } from '../config/bundle.js';
+import { configStamp } from './config-stamp.js';
 import { feedEventPattern } from '../config/feed-pattern.js';
 import { findGoldenCases, sampleKey } from '../config/golden.js';
-import { requireValidConfig } from '../config/load-config.js';
+import { loadPlatformConfig, requireValidConfig } from '../config/load-config.js';
+import type { ConfigProblem } from '../config/problems.js';
 import { startEmulators, type Emulators } from './emulators.js';
 import { startPollers } from './pollers.js';
 import { startSplitPool } from './split-pool.js';
@@ -24,7 +26,7 @@ import { matchesPattern } from './event-pattern.js';
 import { withPortFaults, type PortFaults } from './port-faults.js';
 import { createBuckets, createLedgerTable } from './provision.js';
 import { nextSequencer, objectCreatedEvent } from './s3-events.js';
-import { clearState, dynamoDataPath, LOCAL_NAMES, writeState } from './state.js';
+import { clearState, dynamoDataPath, LOCAL_NAMES, rememberRoot, writeState } from './state.js';
 
 export interface LocalPlatformOptions {
   readonly root: string;
@@ -53,10 +55,26 @@ export interface Tracked {
   record?: FileRecord;
 }
 
+/** What became of a change to the partner files. */
+export type ConfigReload =
+  | { readonly kind: 'applied'; readonly configHash: string; readonly previousHash: string; readonly feeds: number }
+  | { readonly kind: 'rejected'; readonly configHash: string; readonly problems: readonly ConfigProblem[] }
+  /** The files changed but the config they load to did not (a comment, a sample). */
+  | { readonly kind: 'unchanged'; readonly configHash: string };
+
 export interface LocalPlatform {
   readonly emulators: Emulators;
   readonly ledger: DynamoDbFileLedger;
+  /** Every queue created so far by `partner/feed` (a feed removed by a reload keeps its queue). */
   readonly queues: ReadonlyMap<string, { url: string; dlqUrl: string }>;
+  /** The hash of the config the handler runs on now. */
+  readonly configHash: string;
+  /**
+   * Reloads `partners/` and `mappings/` when a file under them changed since the last look
+   * (undefined when none did). A valid config replaces the live one once in-flight files finish;
+   * an invalid one is refused and the live config stays.
+   */
+  reloadConfigIfChanged(): Promise<ConfigReload | undefined>;
   /** Uploads every inbox file not uploaded yet (new or changed since its last upload). */
   scanInbox(): Promise<Tracked[]>;
   /** Resolves when every tracked upload has a final status. */
@@ -73,9 +91,8 @@ export interface LocalPlatform {
  */
 export async function startLocalPlatform(options: LocalPlatformOptions): Promise<LocalPlatform> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const config = requireValidConfig(options.root);
-  const bundle = createBundle(config);
-  const feeds = listFeeds(config);
+  let stamp = configStamp(options.root);
+  const initialConfig = requireValidConfig(options.root);
   const timeoutSeconds = options.timeoutSeconds ?? 60;
   const visibilitySeconds = options.visibilitySeconds ?? timeoutSeconds;
   mkdirSync(options.stateDir, { recursive: true });
@@ -90,7 +107,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   await createLedgerTable(emulators.dynamodb, names.tableName);
 
   const queues = new Map<string, { url: string; dlqUrl: string }>();
-  for (const feed of feeds) {
+  const createFeedQueue = async (feed: FeedConfig) => {
     const base = `${feed.partner}-${feed.id}`;
     const dlq = await sqs.send(
       new CreateQueueCommand({ QueueName: `${base}-dlq`, Attributes: { MessageRetentionPeriod: String(14 * 86400) } }),
@@ -107,8 +124,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       }),
     );
     queues.set(`${feed.partner}/${feed.id}`, { url: queue.QueueUrl!, dlqUrl: dlq.QueueUrl! });
-  }
-  const rules = feeds.map((feed) => ({ feed, pattern: feedEventPattern(feed, names.buckets.inbound) }));
+  };
 
   const ledger = new DynamoDbFileLedger(emulators.dynamodb, names.tableName);
   const tracked: Tracked[] = [];
@@ -183,52 +199,68 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     },
   };
 
-  const deps = {
-    config: bundle.config,
-    configHash: bundle.configHash,
-    feeds: compileFeeds(bundle.config),
-    inboundBucket: names.buckets.inbound,
-    outputBucket: names.buckets.output,
-    rejectsBucket: names.buckets.rejects,
-    ledger,
-    store: new S3ObjectStore(s3),
-    events,
+  /** Everything that runs on one version of the config: rules, compiled feeds, handler, pollers, split pool. */
+  const startRuntime = async (config: PlatformConfig) => {
+    const bundle = createBundle(config);
+    const feeds = listFeeds(config);
+    for (const feed of feeds) if (!queues.has(`${feed.partner}/${feed.id}`)) await createFeedQueue(feed);
+    const rules = feeds.map((feed) => ({ feed, pattern: feedEventPattern(feed, names.buckets.inbound) }));
+    const deps = {
+      config: bundle.config,
+      configHash: bundle.configHash,
+      feeds: compileFeeds(bundle.config),
+      inboundBucket: names.buckets.inbound,
+      outputBucket: names.buckets.output,
+      rejectsBucket: names.buckets.rejects,
+      ledger,
+      store: new S3ObjectStore(s3),
+      events,
+    };
+    // Feeds that split their large files get the same plan -> map -> reduce as the state machine, the map on worker threads.
+    const splitPool = feeds.some((f) => f.split)
+      ? startSplitPool({
+          deps,
+          worker: { bundle, endpoints: emulators.endpoints, outputBucket: names.buckets.output, rejectsBucket: names.buckets.rejects },
+          ...(options.splitWorkers === undefined ? {} : { workers: options.splitWorkers }),
+          log,
+          onFinished(input, record, chunks) {
+            if (!record) return;
+            log(
+              `${record.status.padEnd(9)} ${`${record.partner}/${record.feed}`.padEnd(20)} ${record.key}  ` +
+                `${record.rowsIn} in, ${record.rowsOut} out, ${record.rowsRejected} rejected  (${record.durationMs} ms, ${chunks} chunks)` +
+                (record.errors?.[0] ? `  ${record.errors[0].code}: ${record.errors[0].message}` : ''),
+            );
+            const item = tracked.find((t) => t.object.key === input.object.key && t.object.sequencer === input.object.sequencer);
+            if (item && !item.record) void refresh(item).catch((err: Error) => log(`outbox: ${err.message}`));
+          },
+        })
+      : undefined;
+    const handler = createHandler(
+      {
+        ...(options.faults ? withPortFaults(deps, options.faults) : deps),
+        maxReceiveCount: MAX_RECEIVE_COUNT,
+        ...(splitPool ? { split: splitPool } : {}),
+      },
+      telemetry,
+    );
+    const pollers = startPollers({
+      sqs,
+      queues: feeds.map((feed) => ({ url: queues.get(`${feed.partner}/${feed.id}`)!.url, concurrency: feed.concurrency })),
+      handler,
+      timeoutSeconds,
+      log,
+    });
+    return {
+      config,
+      configHash: bundle.configHash,
+      rules,
+      async stop() {
+        await pollers.stop(); // in-flight files finish; unreceived messages stay for redelivery
+        await splitPool?.stop(); // and so do split runs
+      },
+    };
   };
-  // Feeds that split their large files get the same plan -> map -> reduce as the state machine, the map on worker threads.
-  const splitPool = feeds.some((f) => f.split)
-    ? startSplitPool({
-        deps,
-        worker: { bundle, endpoints: emulators.endpoints, outputBucket: names.buckets.output, rejectsBucket: names.buckets.rejects },
-        ...(options.splitWorkers === undefined ? {} : { workers: options.splitWorkers }),
-        log,
-        onFinished(input, record, chunks) {
-          if (!record) return;
-          log(
-            `${record.status.padEnd(9)} ${`${record.partner}/${record.feed}`.padEnd(20)} ${record.key}  ` +
-              `${record.rowsIn} in, ${record.rowsOut} out, ${record.rowsRejected} rejected  (${record.durationMs} ms, ${chunks} chunks)` +
-              (record.errors?.[0] ? `  ${record.errors[0].code}: ${record.errors[0].message}` : ''),
-          );
-          const item = tracked.find((t) => t.object.key === input.object.key && t.object.sequencer === input.object.sequencer);
-          if (item && !item.record) void refresh(item).catch((err: Error) => log(`outbox: ${err.message}`));
-        },
-      })
-    : undefined;
-  const handler = createHandler(
-    {
-      ...(options.faults ? withPortFaults(deps, options.faults) : deps),
-      maxReceiveCount: MAX_RECEIVE_COUNT,
-      ...(splitPool ? { split: splitPool } : {}),
-    },
-    telemetry,
-  );
-
-  const pollers = startPollers({
-    sqs,
-    queues: feeds.map((feed) => ({ url: queues.get(`${feed.partner}/${feed.id}`)!.url, concurrency: feed.concurrency })),
-    handler,
-    timeoutSeconds,
-    log,
-  });
+  let runtime = await startRuntime(initialConfig);
 
   const refreshing = new Map<Tracked, Promise<void>>();
   const refresh = (item: Tracked): Promise<void> => {
@@ -247,10 +279,18 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     }
   };
 
+  // Inbox scans and config reloads take turns, so no upload is routed by rules that are being replaced.
+  let turn: Promise<unknown> = Promise.resolve();
+  const inTurn = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = turn.then(work);
+    turn = next.catch(() => undefined);
+    return next;
+  };
+
   // The inbox: relative path = key. Seen files are remembered by size and modification time.
   const seen = new Map<string, string>();
   if ((options.seedSamples ?? true) && (!existsSync(options.inbox) || listFiles(options.inbox).length === 0)) {
-    for (const c of findGoldenCases(options.root, config)) {
+    for (const c of findGoldenCases(options.root, initialConfig)) {
       const target = join(options.inbox, ...sampleKey(c).split('/'));
       mkdirSync(dirname(target), { recursive: true });
       await pipeline(createReadStream(join(options.root, c.csv)), createWriteStream(target));
@@ -261,9 +301,9 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     const added: Tracked[] = [];
     for (const file of listFiles(options.inbox)) {
       const stat = statSync(file);
-      const stamp = `${stat.size}:${stat.mtimeMs}`;
-      if (seen.get(file) === stamp) continue;
-      seen.set(file, stamp);
+      const fileStamp = `${stat.size}:${stat.mtimeMs}`;
+      if (seen.get(file) === fileStamp) continue;
+      seen.set(file, fileStamp);
       const key = relative(options.inbox, file).split(sep).join('/');
       const put = await s3.send(
         new PutObjectCommand({ Bucket: names.buckets.inbound, Key: key, Body: createReadStream(file), ContentLength: stat.size }),
@@ -278,7 +318,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         ...(put.VersionId ? { versionId: put.VersionId } : {}),
       };
       const event = objectCreatedEvent(object);
-      const matched = rules.filter((r) => matchesPattern(r.pattern, event));
+      const matched = runtime.rules.filter((r) => matchesPattern(r.pattern, event));
       for (const { feed } of matched) {
         await sqs.send(
           new SendMessageCommand({ QueueUrl: queues.get(`${feed.partner}/${feed.id}`)!.url, MessageBody: JSON.stringify(event) }),
@@ -292,21 +332,51 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     return added;
   };
 
-  writeState(options.stateDir, {
-    pid: process.pid,
-    startedAt: new Date().toISOString(),
-    endpoints: emulators.endpoints,
-    tableName: names.tableName,
-    buckets: names.buckets,
-    queues: Object.fromEntries([...queues].map(([feed, q]) => [feed, q.url])),
-  });
+  const startedAt = new Date().toISOString();
+  const publishState = () =>
+    writeState(options.stateDir, {
+      pid: process.pid,
+      startedAt,
+      root: options.root,
+      configHash: runtime.configHash,
+      endpoints: emulators.endpoints,
+      tableName: names.tableName,
+      buckets: names.buckets,
+      queues: Object.fromEntries(
+        listFeeds(runtime.config).map((feed) => [`${feed.partner}/${feed.id}`, queues.get(`${feed.partner}/${feed.id}`)!.url]),
+      ),
+    });
+  publishState();
+  rememberRoot(options.stateDir, options.root);
+
+  const reloadConfig = async (): Promise<ConfigReload> => {
+    const { config, problems } = loadPlatformConfig(options.root);
+    const errors = problems.filter((p) => p.severity === 'error');
+    if (errors.length > 0) return { kind: 'rejected', configHash: runtime.configHash, problems: errors };
+    const previousHash = runtime.configHash;
+    if (createBundle(config).configHash === previousHash) return { kind: 'unchanged', configHash: previousHash };
+    await runtime.stop();
+    runtime = await startRuntime(config);
+    publishState();
+    return { kind: 'applied', configHash: runtime.configHash, previousHash, feeds: listFeeds(config).length };
+  };
 
   return {
     emulators,
     ledger,
     queues,
     tracked,
-    scanInbox,
+    get configHash() {
+      return runtime.configHash;
+    },
+    scanInbox: () => inTurn(scanInbox),
+    reloadConfigIfChanged: () =>
+      inTurn(async () => {
+        const now = configStamp(options.root);
+        if (now === stamp) return undefined;
+        stamp = now;
+        return reloadConfig();
+      }),
     async settle(timeoutMs = 120_000) {
       const until = Date.now() + timeoutMs;
       for (;;) {
@@ -318,8 +388,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       }
     },
     async stop() {
-      await pollers.stop(); // in-flight files finish; unreceived messages stay for redelivery
-      await splitPool?.stop(); // and so do split runs
+      await turn;
+      await runtime.stop();
       clearState(options.stateDir);
       await emulators.stop();
     },

@@ -18,6 +18,8 @@ import { LEDGER_TABLE } from './table-design.js';
 const RETENTION_DAYS = 400;
 /** How far back a status query looks when no `since` is given. */
 const DEFAULT_STATUS_DAYS = 7;
+/** How far back a list of every partner's files looks when no `since` is given. */
+export const DEFAULT_LIST_DAYS = 31;
 
 const LATEST = 'LATEST';
 
@@ -47,6 +49,7 @@ export class DynamoDbFileLedger implements FileLedger {
               'partner = :partner, feed = :feed, #status = :processing, leaseUntil = :lease, leaseOwner = :owner',
               'attempts = if_not_exists(attempts, :zero) + :one, startedAt = :now, receivedAt = if_not_exists(receivedAt, :now)',
               'updatedAt = :now, gsi1pk = :g1pk, gsi1sk = if_not_exists(gsi1sk, :g1sk), gsi2pk = :g2pk, gsi2sk = :g2sk, expiresAt = :expires',
+              'gsi3pk = if_not_exists(gsi3pk, :g3pk), gsi3sk = if_not_exists(gsi3sk, :g1sk)',
               '#history = list_append(if_not_exists(#history, :empty), :entry)',
             ].join(', ') + ' REMOVE reprocessRequested, eventSent, provisional, splitRun',
           ConditionExpression:
@@ -74,6 +77,7 @@ export class DynamoDbFileLedger implements FileLedger {
             ':g1sk': `${iso}#${object.key}`,
             ':g2pk': statusPartition('PROCESSING', now),
             ':g2sk': `${iso}#${object.key}`,
+            ':g3pk': dayPartition(now),
             ':expires': Math.floor(now.getTime() / 1000) + RETENTION_DAYS * 86400,
             ':empty': [],
             ':entry': [{ requestId: owner.requestId, startedAt: iso, outcome: 'PROCESSING' }],
@@ -320,16 +324,18 @@ export class DynamoDbFileLedger implements FileLedger {
         limit,
       );
       records = items.map(toRecord);
-    } else if (filter.status) {
-      const from = filter.since ?? new Date(this.now().getTime() - DEFAULT_STATUS_DAYS * 86400_000);
+    } else {
+      // One partition per UTC day (of the status, or of every file), newest day first, until the limit is reached.
+      const from = filter.since ?? new Date(this.now().getTime() - (filter.status ? DEFAULT_STATUS_DAYS : DEFAULT_LIST_DAYS) * 86400_000);
+      const index = filter.status ? LEDGER_TABLE.byStatus : LEDGER_TABLE.byDay;
       records = [];
       for (let day = startOfDay(this.now()); day >= startOfDay(from) && records.length < limit; day = new Date(day.getTime() - 86400_000)) {
         const items = await this.queryAll(
           {
             TableName: this.tableName,
-            IndexName: LEDGER_TABLE.byStatus.indexName,
-            KeyConditionExpression: 'gsi2pk = :pk',
-            ExpressionAttributeValues: { ':pk': statusPartition(filter.status, day) },
+            IndexName: index.indexName,
+            KeyConditionExpression: `${index.partitionKey} = :pk`,
+            ExpressionAttributeValues: { ':pk': filter.status ? statusPartition(filter.status, day) : dayPartition(day) },
             ScanIndexForward: false,
           },
           (item) => matches(item, filter) && (!filter.since || String(item.receivedAt) >= since),
@@ -337,8 +343,6 @@ export class DynamoDbFileLedger implements FileLedger {
         );
         records.push(...items.map(toRecord));
       }
-    } else {
-      throw new RangeError('list needs a partner or a status (the ledger is only ever queried, never scanned)');
     }
     return records.sort((a, b) => b.receivedAt.localeCompare(a.receivedAt)).slice(0, limit);
   }
@@ -391,6 +395,11 @@ function versionKey(object: ObjectCreated): { pk: string; sk: string } {
 /** Sequencers of one key compare as hex numbers of varying length; left-padding makes them compare as strings. */
 export function padSequencer(sequencer: string): string {
   return sequencer.toUpperCase().padStart(32, '0');
+}
+
+/** The `byDay` partition of a file received at `at`: its UTC day. */
+export function dayPartition(at: Date): string {
+  return `DAY#${at.toISOString().slice(0, 10)}`;
 }
 
 function statusPartition(status: string, at: Date): string {

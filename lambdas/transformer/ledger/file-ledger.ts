@@ -129,7 +129,7 @@ export interface FileLedger {
   publishLatest(object: ObjectCreated, version: PublishedVersion): Promise<boolean>;
   /** Every version of a key, oldest first. */
   history(bucket: string, key: string): Promise<FileRecord[]>;
-  /** Files newest first, by partner or status (a Query, never a Scan). */
+  /** Files newest first, by partner, by status, or of every partner by day (Queries, never a Scan). */
   list(filter: ListFilter): Promise<FileRecord[]>;
   /** Marks the latest version of a key for a new attempt, keeping its history. */
   requestReprocess(bucket: string, key: string): Promise<FileRecord | undefined>;

@@ -2,7 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { LEDGER_TABLE } from '../../../lambdas/transformer/ledger/table-design.js';
+import { LEDGER_INDEXES, LEDGER_TABLE } from '../../../lambdas/transformer/ledger/table-design.js';
 
 export interface FileLedgerTableProps {
   readonly encryptionKey: kms.IKey;
@@ -32,7 +32,7 @@ export class FileLedgerTable extends Construct {
       deletionProtection: props.removalPolicy === RemovalPolicy.RETAIN,
       removalPolicy: props.removalPolicy,
     });
-    for (const index of [LEDGER_TABLE.byPartner, LEDGER_TABLE.byStatus]) {
+    for (const index of LEDGER_INDEXES) {
       this.table.addGlobalSecondaryIndex({
         indexName: index.indexName,
         partitionKey: { name: index.partitionKey, type: S },
