@@ -242,7 +242,6 @@ describe('fuzzing: random bytes and mutations of every sample file, against ever
   it('never throws, never hangs, always gives a status whose counts add up', async () => {
     await fc.assert(
       fc.asyncProperty(input, fc.nat({ max: feeds.length - 1 }), fc.integer({ min: 1, max: 300 }), async (bytes, f, chunk) => {
-        const started = Date.now();
         const run = await runEngine(feeds[f]!, bytes, {
           chunkSize: chunk,
           key: `${feeds[f]!.source.prefix}fuzz${feeds[f]!.source.suffix}`,
@@ -252,8 +251,7 @@ describe('fuzzing: random bytes and mutations of every sample file, against ever
         expect(o.rowsIn).toBe(o.rowsOut + o.rowsRejected);
         expect(run.rejects).toHaveLength(o.rowsRejected);
         if (o.status !== 'FAILED') expect(run.records).toHaveLength(o.rowsOut);
-        // each row evaluation is bounded at 1 s; a small file stays well inside a few seconds
-        expect(Date.now() - started).toBeLessThan(10_000);
+        // a hang fails the test at its timeout; how fast it goes is the bench's business, not a test's
       }),
       { numRuns: 400 },
     );

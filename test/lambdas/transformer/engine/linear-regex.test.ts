@@ -13,10 +13,12 @@ import { compileExpression, compileMapping, ExpressionSyntaxError } from '../../
 import { compileValidator } from '../../../../lambdas/transformer/engine/schema.js';
 import { makeFeed, runEngine } from '../../../support/engine.js';
 
-/** Native backtracking needs 2^n steps on this input: 31 characters held a row for 65 s; 40 would take hours. */
+/**
+ * Native backtracking needs 2^n steps on this input: 31 characters held a row for 65 s; 40 would take
+ * hours. No test here times itself (the machine may be busy): a backtracking engine would never end,
+ * and the test would fail at its timeout.
+ */
 const CATASTROPHIC_INPUT = `${'a'.repeat(40)}!`;
-/** Generous: RE2 answers in well under a millisecond; a native regex would take hours. */
-const GENEROUS_BOUND_MS = 10_000;
 
 /** Every exec of a global pattern over a string, as JSONata walks it. */
 function execAll(re: { exec(s: string): RegExpExecArray | null; lastIndex: number }, input: string): unknown[] {
@@ -84,10 +86,8 @@ describe('LinearRegExp', () => {
   });
 
   it('answers the catastrophic pattern without backtracking', () => {
-    const started = performance.now();
     expect(new LinearRegExp('^(a+)+$').test(CATASTROPHIC_INPUT)).toBe(false);
     expect(new LinearRegExp('^(a|aa)+$', 'g').exec(CATASTROPHIC_INPUT)).toBeNull();
-    expect(performance.now() - started).toBeLessThan(GENEROUS_BOUND_MS);
   });
 });
 
@@ -116,11 +116,9 @@ describe('regexes in mappings', () => {
       mapping: { kind: 'fields', fields: [{ name: 'm', path: ['m'], expression: '$exists($match(name, /^(a+)+$/))' }] },
     });
     const rows = 20;
-    const started = performance.now();
     const run = await runEngine(feed, `name\n${`${CATASTROPHIC_INPUT}\n`.repeat(rows)}`);
     expect(run.outcome).toMatchObject({ status: 'SUCCEEDED', rowsIn: rows, rowsOut: rows });
     expect(run.records[0]).toEqual({ m: false });
-    expect(performance.now() - started).toBeLessThan(GENEROUS_BOUND_MS);
   });
 
   it('refuses a regex literal the engine cannot run, at the position of its opening slash', () => {
@@ -200,10 +198,8 @@ describe('regexes in schemas', () => {
   it('a catastrophic `pattern` rejects rows at once', async () => {
     const schema = { type: 'object', properties: { name: { type: 'string', pattern: '^(a+)+$' } } };
     const validate = compileValidator(schema);
-    const started = performance.now();
     for (let i = 0; i < 20; i++) expect(validate({ name: CATASTROPHIC_INPUT })).toMatchObject({ field: '/name' });
     expect(validate({ name: 'aaa' })).toBeUndefined();
-    expect(performance.now() - started).toBeLessThan(GENEROUS_BOUND_MS);
     const feed = makeFeed({ schema });
     const run = await runEngine(feed, `name\n${`${CATASTROPHIC_INPUT}\n`.repeat(20)}aaa\n`);
     expect(run.outcome).toMatchObject({ status: 'PARTIAL', rowsIn: 21, rowsOut: 1, rowsRejected: 20 });
