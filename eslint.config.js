@@ -3,6 +3,26 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// no-restricted-imports sees import and export declarations; an import() expression is checked here.
+const dynamicImports = {
+  lambdas: [
+    {
+      selector: 'ImportExpression[source.value=/(^|\\/)platform\\//]',
+      message: 'lambdas/ must not import platform/ (imports point one way).',
+    },
+  ],
+  engine: [
+    {
+      selector: 'ImportExpression[source.value=/^(@aws-sdk\\/|aws-cdk-lib|@aws-lambda-powertools\\/)/]',
+      message: 'The engine imports nothing of AWS.',
+    },
+    {
+      selector: 'ImportExpression[source.value=/^\\.\\.\\/(adapters|ledger)\\/|^\\.\\.\\/(handler|create-handler|process-object)/]',
+      message: 'The engine stands alone: no adapters, ledger or handler.',
+    },
+  ],
+};
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'cdk.out/', '.build/', 'coverage/', 'bench/.cache/', 'test/conformance/'] },
   js.configs.recommended,
@@ -27,6 +47,7 @@ export default tseslint.config(
           ],
         },
       ],
+      'no-restricted-syntax': ['error', ...dynamicImports.lambdas],
     },
   },
   {
@@ -48,6 +69,7 @@ export default tseslint.config(
           ],
         },
       ],
+      'no-restricted-syntax': ['error', ...dynamicImports.lambdas, ...dynamicImports.engine],
     },
   },
 );
