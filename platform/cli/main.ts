@@ -12,7 +12,8 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 /** Errors that report a user's mistake (the config, the target, the arguments), printed without a stack trace. */
-const USER_ERRORS = new Set(['ConfigError', 'TargetError', 'UsageError']);
+// EmulatorsMissingError: `partner-etl dev` on an install without the development dependencies
+const USER_ERRORS = new Set(['ConfigError', 'TargetError', 'UsageError', 'EmulatorsMissingError']);
 
 /** Builds the `partner-etl` program; `run` is where each command's exit code goes. */
 export function buildProgram(setExitCode: (code: number) => void): Command {

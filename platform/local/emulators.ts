@@ -5,8 +5,6 @@ import type { Server } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-// dynalite ships no types; see platform/local/dynalite.d.ts
-import dynalite from 'dynalite';
 
 /** Region and credentials of the local platform: any non-empty strings work with the emulators. */
 export const LOCAL_AWS = {
@@ -31,8 +29,27 @@ export interface Emulators {
   stop(): Promise<void>;
 }
 
+/** The emulators are development dependencies: an install without them (`npm ci --omit=dev`) says so. */
+export class EmulatorsMissingError extends Error {
+  override readonly name = 'EmulatorsMissingError';
+}
+
+async function importEmulator<T>(name: 'fauxqs' | 'dynalite'): Promise<T> {
+  try {
+    return (await import(name)) as T;
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    throw new EmulatorsMissingError(
+      `the local platform runs on emulators (fauxqs, dynalite) that come with the development dependencies; ${name} is not installed: run npm ci without --omit=dev`,
+      { cause: err },
+    );
+  }
+}
+
 /** Starts both emulators in this process. */
 export async function startEmulators(options: EmulatorOptions = {}): Promise<Emulators> {
+  // dynalite ships no types; see platform/local/dynalite.d.ts
+  const { default: dynalite } = await importEmulator<typeof import('dynalite')>('dynalite');
   const fauxqs = await startFauxqsOnLoopback(options.s3SqsPort ?? 0);
   const dynamo: Server = dynalite({
     createTableMs: 0,
@@ -67,13 +84,13 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
  * (its version is pinned in the lockfile; the emulator tests fail loudly if the layout changes).
  */
 async function startFauxqsOnLoopback(port: number): Promise<{ port: number; stop(): Promise<void> }> {
+  const { buildApp } = await importEmulator<{ buildApp: (o: unknown) => FastifyLike }>('fauxqs');
   const dist = dirname(fileURLToPath(import.meta.resolve('fauxqs')));
   const load = async <T>(file: string, name: string): Promise<T> => {
     const mod = (await import(pathToFileURL(join(dist, file)).href)) as Record<string, T>;
     if (!mod[name]) throw new Error(`fauxqs ${file} no longer exports ${name}; update platform/local/emulators.ts`);
     return mod[name];
   };
-  const { buildApp } = (await import('fauxqs')) as unknown as { buildApp: (o: unknown) => FastifyLike };
   type Store = new () => object;
   const [SqsStore, SnsStore, S3Store] = await Promise.all([
     load<Store>('sqs/sqsStore.js', 'SqsStore'),
