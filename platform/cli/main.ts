@@ -11,8 +11,10 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..
 /** Exit statuses of PRODUCT.md: 0 good, 1 a failed file or invalid config, 2 usage or config error. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
-/** Errors that report a user's mistake (the config, the target, the arguments), printed without a stack trace. */
-// EmulatorsMissingError: `partner-etl dev` on an install without the development dependencies
+/**
+ * Errors that report a user's mistake (the config, the target, the arguments, `dev` without the emulators installed),
+ * printed without a stack trace.
+ */
 const USER_ERRORS = new Set(['ConfigError', 'TargetError', 'UsageError', 'EmulatorsMissingError']);
 
 /** Builds the `partner-etl` program; `run` is where each command's exit code goes. */
