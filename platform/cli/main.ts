@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runTransformCommand } from './transform-command.js';
 import { runValidateCommand } from './validate-command.js';
+import { safeWriter } from './terminal.js';
 import packageJson from '../../package.json' with { type: 'json' };
 
 /** The repository this CLI belongs to: the default config root. */
@@ -155,7 +156,7 @@ export async function main(): Promise<void> {
     }
     // A user's mistake (an invalid config, a stage that cannot be reached) is told as a sentence; anything else is a bug, with its stack.
     const error = err instanceof Error ? err : new Error(String(err));
-    process.stderr.write(`partner-etl: ${USER_ERRORS.has(error.name) ? error.message : (error.stack ?? error.message)}\n`);
+    safeWriter(process.stderr).write(`partner-etl: ${USER_ERRORS.has(error.name) ? error.message : (error.stack ?? error.message)}\n`);
     process.exitCode = EXIT.usage;
     return;
   }
