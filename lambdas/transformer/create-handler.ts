@@ -1,5 +1,7 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { ObjectStore } from './adapters/object-store.js';
 import { parseObjectEvents, type ObjectCreated } from './intake.js';
+import { resolveFeed, type FeedConfig } from './model.js';
 import { processObject, RetryLaterError, type AttemptStep, type ProcessorDeps, type ProcessResult } from './process-object.js';
 
 /** What the handler reports: structured logs and metrics in Lambda, status lines locally. */
@@ -22,12 +24,21 @@ export interface HandlerContext {
 
 export type SqsHandler = (event: SQSEvent, context: HandlerContext) => Promise<SQSBatchResponse>;
 
+export interface HandlerDeps extends ProcessorDeps {
+  readonly maxReceiveCount?: number;
+  /**
+   * The store a file of this feed is handled with (in AWS: credentials scoped to the feed). Without
+   * it, every file uses `store`; a key of no feed always does (it is never read).
+   */
+  readonly storeFor?: (feed: FeedConfig) => ObjectStore;
+}
+
 /**
  * The SQS handler: each record's objects go through `processObject` one after the other; a record
  * that fails (poison, busy, or an error mid-file) is reported in `batchItemFailures` and never fails
  * its neighbours.
  */
-export function createHandler(deps: ProcessorDeps & { readonly maxReceiveCount?: number }, telemetry: Telemetry): SqsHandler {
+export function createHandler(deps: HandlerDeps, telemetry: Telemetry): SqsHandler {
   return async (event, context) => {
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
     for (const record of event.Records) {
@@ -41,7 +52,8 @@ export function createHandler(deps: ProcessorDeps & { readonly maxReceiveCount?:
       };
       try {
         for (const object of parseObjectEvents(record.body)) {
-          const result = await processObject(deps, object, ctx);
+          const feed = deps.storeFor && resolveFeed(deps.config, object.key);
+          const result = await processObject(feed ? { ...deps, store: deps.storeFor!(feed) } : deps, object, ctx);
           telemetry.finished(result, object, context.awsRequestId);
           if (result.kind === 'busy') throw new RetryLaterError(`${object.key} is being processed by another attempt`);
         }

@@ -8,15 +8,20 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { STSClient } from '@aws-sdk/client-sts';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { EventBridgePublisher } from './adapters/eventbridge-publisher.js';
+import { FeedCredentials } from './adapters/feed-credentials.js';
+import type { ObjectStore } from './adapters/object-store.js';
 import { S3ObjectStore } from './adapters/s3-object-store.js';
 import { StepFunctionsSplitRunner } from './adapters/sfn-split-runner.js';
 import { BUNDLE_FILE, parseBundle } from './bundle.js';
 import { createHandler } from './create-handler.js';
 import { compileFeeds } from './compile-feeds.js';
+import { bucketArn, feedSessionPolicy } from './feed-access-policy.js';
 import { DynamoDbFileLedger } from './ledger/dynamodb-ledger.js';
+import type { FeedConfig } from './model.js';
 import { powertoolsTelemetry } from './telemetry.js';
 
 const env = (name: string): string => {
@@ -24,6 +29,28 @@ const env = (name: string): string => {
   if (!value) throw new Error(`environment variable ${name} is not set`);
   return value;
 };
+
+/**
+ * Each file is handled with its feed's credentials: the function's own role may touch no bucket,
+ * only assume the feed-access role with a session policy of that feed's prefixes (cached per feed).
+ */
+function feedScopedStores(roleArn: string, keyArn: string): (feed: FeedConfig) => ObjectStore {
+  const partition = roleArn.split(':')[1]!;
+  const at = {
+    inboundBucketArn: bucketArn(partition, env('INBOUND_BUCKET')),
+    outputBucketArn: bucketArn(partition, env('OUTPUT_BUCKET')),
+    rejectsBucketArn: bucketArn(partition, env('REJECTS_BUCKET')),
+    keyArn,
+  };
+  const credentials = new FeedCredentials(new STSClient({}), roleArn, (feed) => feedSessionPolicy(feed, at));
+  const stores = new Map<string, ObjectStore>();
+  return (feed) => {
+    const name = `${feed.partner}/${feed.id}`;
+    let store = stores.get(name);
+    if (!store) stores.set(name, (store = new S3ObjectStore(new S3Client({ credentials: () => credentials.for(feed) }))));
+    return store;
+  };
+}
 
 const bundle = parseBundle(readFileSync(new URL(`./${BUNDLE_FILE}`, import.meta.url), 'utf8'));
 const logger = new Logger({ serviceName: 'partner-etl' });
@@ -41,6 +68,8 @@ export const handler = createHandler(
     store: new S3ObjectStore(new S3Client({})),
     events: new EventBridgePublisher(new EventBridgeClient({}), env('EVENT_BUS_NAME')),
     maxReceiveCount: Number(env('MAX_RECEIVE_COUNT')),
+    // Set by the stack; unset (every file on the function's own credentials) only outside AWS.
+    ...(process.env.FEED_ACCESS_ROLE_ARN ? { storeFor: feedScopedStores(process.env.FEED_ACCESS_ROLE_ARN, env('PLATFORM_KEY_ARN')) } : {}),
     // Set only when some feed splits its large files (the stack then has the split state machine).
     ...(process.env.SPLIT_STATE_MACHINE_ARN
       ? { split: new StepFunctionsSplitRunner(new SFNClient({}), process.env.SPLIT_STATE_MACHINE_ARN) }

@@ -10,6 +10,7 @@ import { FeedQueue } from './constructs/feed-queue.js';
 import { FileLedgerTable } from './constructs/file-ledger-table.js';
 import { Monitoring } from './constructs/monitoring.js';
 import { PartnerUpload } from './constructs/partner-upload.js';
+import { SftpServer, sftpUserName } from './constructs/partner-sftp.js';
 import { PlatformKey } from './constructs/platform-key.js';
 import { SecureBucket } from './constructs/secure-bucket.js';
 import { SplitStateMachine } from './constructs/split-state-machine.js';
@@ -106,11 +107,13 @@ export class PartnerEtlStack extends Stack {
       });
       new FeedAccess(this, `FeedAccess-${name}`, {
         feed,
-        role: transformer.role,
+        feedAccessRole: transformer.feedAccessRole,
+        transformerRole: transformer.role,
         queue: feedQueue.queue,
         inboundBucket: inbound,
         outputBucket: output,
         rejectsBucket: rejects,
+        encryptionKey: key,
       });
       return { feed, queue: feedQueue.queue, deadLetterQueue: feedQueue.deadLetterQueue };
     });
@@ -122,6 +125,18 @@ export class PartnerEtlStack extends Stack {
         partner,
         role: new PartnerUpload(this, `Upload-${partner.id}`, { partner, inboundBucket: inbound, encryptionKey: key }).role,
       }));
+    // Only when some partner asks for SFTP: one Transfer Family server (it costs by the hour), a user per such partner.
+    const sftpPartners = config.partners.filter((partner) => partner.access?.sftp);
+    const sftp =
+      sftpPartners.length > 0
+        ? new SftpServer(this, 'Sftp', {
+            partners: sftpPartners,
+            inboundBucket: inbound,
+            encryptionKey: key,
+            logRetention: prod ? logs.RetentionDays.ONE_YEAR : logs.RetentionDays.ONE_MONTH,
+            removalPolicy,
+          })
+        : undefined;
 
     const monitoring = new Monitoring(this, 'Monitoring', {
       partners: config.partners,
@@ -151,6 +166,13 @@ export class PartnerEtlStack extends Stack {
       value: this.toJsonString(Object.fromEntries(uploadRoles.map((u) => [u.partner.id, u.role.roleArn]))),
       description: 'partner -> the write-only role its principals assume to upload (aws s3 cp ... --profile <that role>)',
     });
+    if (sftp) {
+      new CfnOutput(this, STACK_OUTPUTS.sftpEndpoint, { value: sftp.endpoint, description: 'SFTP host partners upload to' });
+      new CfnOutput(this, STACK_OUTPUTS.sftpUsers, {
+        value: JSON.stringify(Object.fromEntries(sftpPartners.map((partner) => [partner.id, sftpUserName(partner)]))),
+        description: "partner -> its SFTP user name (home: the partner's prefix in the inbound bucket)",
+      });
+    }
     new CfnOutput(this, STACK_OUTPUTS.feedQueues, {
       value: this.toJsonString(Object.fromEntries(monitored.map((m) => [`${m.feed.partner}/${m.feed.id}`, m.queue.queueUrl]))),
       description: 'partner/feed -> queue URL, for partner-etl reprocess',

@@ -8,6 +8,9 @@ export const STACK_OUTPUTS = {
   alarmTopic: 'AlarmTopicArn',
   /** JSON object: partner id -> the ARN of its write-only upload role. */
   uploadRoles: 'PartnerUploadRoleArns',
+  /** Only when some partner has `access.sftp`: the SFTP host name, and partner id -> SFTP user name (JSON). */
+  sftpEndpoint: 'SftpEndpoint',
+  sftpUsers: 'PartnerSftpUsers',
   /** JSON object: `partner/feed` -> queue URL (for `partner-etl reprocess --stage`). */
   feedQueues: 'FeedQueueUrls',
 } as const;

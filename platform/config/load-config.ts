@@ -227,6 +227,11 @@ function loadPartnerFile(
     report(['id'], `the file name must be the partner id: rename the file to partners/${expectedName} or change id`, raw.id);
   }
 
+  // AWS Transfer Family user names have at least 3 characters; the SFTP user is named after the partner.
+  if (raw.access?.sftp && typeof raw.id === 'string' && raw.id.length < 3) {
+    report(['access', 'sftp'], `an SFTP user is named after its partner and needs an id of at least 3 characters`, raw.id, 'key');
+  }
+
   const feeds: FeedConfig[] = [];
   const feedIds = new Map<string, number>();
   raw.feeds.forEach((rawFeed, index) => {

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { SQSEvent } from 'aws-lambda';
-import type { EventPublisher } from '../../lambdas/transformer/adapters/object-store.js';
+import type { EventPublisher, ObjectStore } from '../../lambdas/transformer/adapters/object-store.js';
 import { S3ObjectStore } from '../../lambdas/transformer/adapters/s3-object-store.js';
 import { compileFeeds } from '../../lambdas/transformer/compile-feeds.js';
 import { createHandler, type SqsHandler, type Telemetry } from '../../lambdas/transformer/create-handler.js';
 import type { ObjectCreated } from '../../lambdas/transformer/intake.js';
 import { DynamoDbFileLedger } from '../../lambdas/transformer/ledger/dynamodb-ledger.js';
-import type { PlatformConfig } from '../../lambdas/transformer/model.js';
+import type { FeedConfig, PlatformConfig } from '../../lambdas/transformer/model.js';
 import { createBundle } from '../../platform/config/bundle.js';
 import { MAX_RECEIVE_COUNT } from '../../platform/config/queue-settings.js';
 import { startEmulators, type Emulators } from '../../platform/local/emulators.js';
@@ -62,7 +62,10 @@ export interface Harness {
 }
 
 /** The real handler on the emulators, with the repository's (or a given) config. */
-export async function startHarness(config: PlatformConfig, options: { telemetry?: Telemetry } = {}): Promise<Harness> {
+export async function startHarness(
+  config: PlatformConfig,
+  options: { telemetry?: Telemetry; storeFor?: (store: ObjectStore) => (feed: FeedConfig) => ObjectStore } = {},
+): Promise<Harness> {
   const emulators = await startEmulators();
   const buckets = { inbound: 'inbound', output: 'output', rejects: 'rejects' };
   await createBuckets(emulators.s3, Object.values(buckets));
@@ -88,6 +91,7 @@ export async function startHarness(config: PlatformConfig, options: { telemetry?
       rejectsBucket: buckets.rejects,
       ...withPortFaults({ ledger, store: new S3ObjectStore(emulators.s3), events }, faults),
       maxReceiveCount: MAX_RECEIVE_COUNT,
+      ...(options.storeFor ? { storeFor: options.storeFor(new S3ObjectStore(emulators.s3)) } : {}),
     },
     telemetry,
   );

@@ -1,24 +1,43 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledge, wildcardResourceFinding } from '../nag.js';
+import { feedS3Statements, type FeedLocations } from '../../../lambdas/transformer/feed-access-policy.js';
 import type { FeedConfig } from '../../../lambdas/transformer/model.js';
 import { outputPrefix, rejectsPrefix } from '../../../lambdas/transformer/output-keys.js';
 
 export interface FeedAccessProps {
   readonly feed: FeedConfig;
-  readonly role: iam.IRole;
+  /** The role files are handled with, assumed per file with the file's feed's session policy. */
+  readonly feedAccessRole: iam.IRole;
+  /** The function's own role: it consumes the feed's queue. */
+  readonly transformerRole: iam.IRole;
   readonly queue: sqs.IQueue;
   readonly inboundBucket: s3.IBucket;
   readonly outputBucket: s3.IBucket;
   readonly rejectsBucket: s3.IBucket;
+  readonly encryptionKey: kms.IKey;
+}
+
+/** The feed's S3 locations as the statements of `feed-access-policy.ts` name them. */
+export function feedLocations(
+  props: Pick<FeedAccessProps, 'inboundBucket' | 'outputBucket' | 'rejectsBucket' | 'encryptionKey'>,
+): FeedLocations {
+  return {
+    inboundBucketArn: props.inboundBucket.bucketArn,
+    outputBucketArn: props.outputBucket.bucketArn,
+    rejectsBucketArn: props.rejectsBucket.bucketArn,
+    keyArn: props.encryptionKey.keyArn,
+  };
 }
 
 /**
- * What the transformer may do for one feed, as a policy of its own: read the feed's prefix, consume
- * the feed's queue, write the feed's output and rejects locations. A new feed adds a policy and
- * changes no existing one.
+ * What handling one feed's files may do, as policies of its own: the feed's S3 statements (read its
+ * prefix, write and take back its output and rejects) on the feed-access role, exactly the session
+ * policy the transformer assumes that role with for the feed's files; consuming the feed's queue on
+ * the function's role. A new feed adds policies and changes no existing one.
  */
 export class FeedAccess extends Construct {
   readonly policy: iam.Policy;
@@ -26,33 +45,17 @@ export class FeedAccess extends Construct {
   constructor(scope: Construct, id: string, props: FeedAccessProps) {
     super(scope, id);
     const { feed } = props;
-    const outputObjects = props.outputBucket.arnForObjects(`${outputPrefix(feed)}*`);
-    const rejectObjects = props.rejectsBucket.arnForObjects(`${rejectsPrefix(feed)}*`);
-    const inboundObjects = props.inboundBucket.arnForObjects(`${feed.source.prefix}*`);
     this.policy = new iam.Policy(this, 'Policy', {
-      roles: [props.role],
+      roles: [props.feedAccessRole],
+      statements: feedS3Statements(feed, feedLocations(props)).map((s) => iam.PolicyStatement.fromJson(s)),
+    });
+    new iam.Policy(this, 'QueuePolicy', {
+      roles: [props.transformerRole],
       statements: [
-        new iam.PolicyStatement({
-          sid: 'ReadFeedPrefix',
-          actions: ['s3:GetObject', 's3:GetObjectVersion'],
-          resources: [inboundObjects],
-        }),
         new iam.PolicyStatement({
           sid: 'ConsumeFeedQueue',
           actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
           resources: [props.queue.queueArn],
-        }),
-        new iam.PolicyStatement({
-          sid: 'WriteFeedOutputAndRejects',
-          actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
-          resources: [outputObjects, rejectObjects],
-        }),
-        new iam.PolicyStatement({
-          // A version that ends DUPLICATE or FAILED after an attempt crashed past its upload takes
-          // that output back; only outputs, never rejects or the inbound bucket.
-          sid: 'UnpublishFeedOutput',
-          actions: ['s3:DeleteObject'],
-          resources: [outputObjects],
         }),
       ],
     });

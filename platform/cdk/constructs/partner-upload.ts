@@ -32,7 +32,7 @@ export class PartnerUpload extends Construct {
       /^\d{12}$/.test(p) ? new iam.AccountPrincipal(p) : new iam.ArnPrincipal(p),
     );
     if (principals.length === 0) throw new Error(`partner ${partner.id} has no access.iamPrincipals: it needs no upload role`);
-    const objects = partner.feeds.map((f) => props.inboundBucket.arnForObjects(`${f.source.prefix}*`));
+    const objects = partnerObjectArns(partner, props.inboundBucket);
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.CompositePrincipal(...principals),
       description: `partner-etl: ${partner.id} uploads files under its feed prefixes (write only)`,
@@ -60,19 +60,33 @@ export class PartnerUpload extends Construct {
             },
           },
         }),
-        new iam.PolicyStatement({
-          // SSE-KMS: the uploader's put needs a data key, and a multipart upload's completion decrypts it.
-          sid: 'UsePlatformKeyThroughS3',
-          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-          resources: [props.encryptionKey.keyArn],
-          conditions: { StringLike: { 'kms:ViaService': 's3.*.amazonaws.com' } },
-        }),
+        usePlatformKeyThroughS3(props.encryptionKey),
       ],
     });
-    const reason = `Object keys a partner uploads are not known in advance; the wildcard covers only ${partner.id}'s own feed prefixes.`;
-    acknowledge(
-      policy,
-      partner.feeds.map((f) => ({ id: wildcardResourceFinding(props.inboundBucket, `/${f.source.prefix}*`), reason })),
-    );
+    acknowledgePartnerPrefixes(policy, partner, props.inboundBucket);
   }
+}
+
+/** The objects under a partner's feed prefixes in the inbound bucket. */
+export function partnerObjectArns(partner: PartnerConfig, inboundBucket: s3.IBucket): string[] {
+  return partner.feeds.map((f) => inboundBucket.arnForObjects(`${f.source.prefix}*`));
+}
+
+/** SSE-KMS: an upload needs a data key, and a multipart upload's completion decrypts it; only through S3. */
+export function usePlatformKeyThroughS3(key: kms.IKey): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'UsePlatformKeyThroughS3',
+    actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+    resources: [key.keyArn],
+    conditions: { StringLike: { 'kms:ViaService': 's3.*.amazonaws.com' } },
+  });
+}
+
+/** The cdk-nag wildcard findings of a policy on a partner's feed prefixes, acknowledged one by one. */
+export function acknowledgePartnerPrefixes(policy: iam.Policy, partner: PartnerConfig, inboundBucket: s3.IBucket): void {
+  const reason = `Object keys a partner uploads are not known in advance; the wildcard covers only ${partner.id}'s own feed prefixes.`;
+  acknowledge(
+    policy,
+    partner.feeds.map((f) => ({ id: wildcardResourceFinding(inboundBucket, `/${f.source.prefix}*`), reason })),
+  );
 }

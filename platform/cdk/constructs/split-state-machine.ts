@@ -286,16 +286,8 @@ export class SplitStateMachine extends Construct {
       })),
     ]);
 
+    // (The transformer lists a split feed's output parts with its feed's credentials: feed-access-policy.ts.)
     machine.grantStartExecution(props.transformerRole);
-    for (const feed of props.feeds) {
-      props.transformerRole.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: ['s3:ListBucket'],
-          resources: [props.outputBucket.bucketArn],
-          conditions: { StringLike: { 's3:prefix': [`${outputPrefix(feed)}*`] } },
-        }),
-      );
-    }
 
     // An execution that ends FAILED, TIMED_OUT or ABORTED without recording the file (a stop by hand, a
     // timeout, the failure step itself failing) is recorded FAILED from its input; idempotent otherwise.

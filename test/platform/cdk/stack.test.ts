@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
@@ -10,6 +10,7 @@ import { buildApp } from '../../../platform/cdk/app.js';
 import { stackNameOf } from '../../../platform/cdk/partner-etl-stack.js';
 import { loadPlatformConfig } from '../../../platform/config/load-config.js';
 import { ConfigError, formatProblem } from '../../../platform/config/problems.js';
+import { feedSessionPolicy } from '../../../lambdas/transformer/feed-access-policy.js';
 import { listFeeds } from '../../../lambdas/transformer/model.js';
 
 const REPO = join(import.meta.dirname, '../../..');
@@ -111,10 +112,10 @@ describe('the transformer', () => {
 });
 
 describe('IAM least privilege', () => {
-  // the transformer's policies (the partners' upload roles have theirs, tested below)
+  // the platform's policies (the partners' upload and SFTP roles have theirs, tested below)
   const statements = () =>
     Object.values(template.findResources('AWS::IAM::Policy'))
-      .filter((p) => !JSON.stringify(p.Properties.Roles).includes('Upload'))
+      .filter((p) => !/Upload|Sftp/.test(JSON.stringify(p.Properties.Roles)))
       .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
   const actions = (s: { Action: string | string[] }) => [s.Action].flat();
   const resources = (s: { Resource: unknown }) => [s.Resource].flat().map((r) => JSON.stringify(r));
@@ -136,12 +137,12 @@ describe('IAM least privilege', () => {
       .filter((s) => actions(s).some((a) => a.startsWith('s3:Put')))
       .flatMap(resources);
     expect(puts).toHaveLength(FEEDS.length * 2);
-    // deletes: only a feed's own outputs (a crashed attempt's output taken back from a DUPLICATE or FAILED version)
+    // deletes: only a feed's own output and rejects (a crashed attempt's files taken back from a DUPLICATE or FAILED version)
     const deletes = statements()
       .filter((s) => actions(s).some((a) => a.startsWith('s3:Delete')))
       .flatMap(resources);
-    expect(deletes).toHaveLength(FEEDS.length);
-    expect(deletes.every((r) => r.includes('OutputBucket'))).toBe(true);
+    expect(deletes).toHaveLength(FEEDS.length * 2);
+    expect(deletes.every((r) => /OutputBucket|RejectsBucket/.test(r))).toBe(true);
     expect(statements().some((s) => actions(s).some((a) => a === 's3:*' || a === '*'))).toBe(false);
   });
 
@@ -153,6 +154,86 @@ describe('IAM least privilege', () => {
     for (const feed of FEEDS) {
       const id = `FeedAccess${feed.partner}${feed.id}`;
       expect(Object.keys(template.findResources('AWS::IAM::Policy')).some((k) => k.startsWith(id))).toBe(true);
+    }
+  });
+
+  it("narrows the platform key to what each role's services use: no ReEncrypt, S3 and the ledger's services only", () => {
+    const kms = statements().filter((s) => actions(s).some((a) => a.startsWith('kms:')));
+    expect(kms.length).toBeGreaterThan(0);
+    for (const s of kms) expect(actions(s).filter((a) => a.startsWith('kms:ReEncrypt') || a.endsWith('*'))).toEqual([]);
+    expect(JSON.stringify(statements())).not.toContain('/index/');
+  });
+});
+
+describe("isolation at run time: the function handles a file with its feed's credentials", () => {
+  const policiesOf = (rolePrefix: string) =>
+    Object.entries(template.findResources('AWS::IAM::Policy')).filter(([, p]) =>
+      (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref.startsWith(rolePrefix)),
+    );
+  const roleOf = (prefix: string) => Object.entries(template.findResources('AWS::IAM::Role')).find(([id]) => id.startsWith(prefix))!;
+
+  it("gives the function's own role no S3 action, and only sts:AssumeRole into the feed-access role", () => {
+    const own = policiesOf('TransformerRole').flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Record<string, unknown>[]);
+    expect(own.length).toBeGreaterThan(0);
+    expect(JSON.stringify(own)).not.toContain('s3:');
+    const assume = own.filter((s) => JSON.stringify(s.Action).includes('sts:'));
+    const [feedRoleId] = roleOf('TransformerFeedAccessRole');
+    expect(assume).toEqual([
+      { Sid: 'AssumeFeedAccess', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: { 'Fn::GetAtt': [feedRoleId, 'Arn'] } },
+    ]);
+  });
+
+  it('lets only the function assume the feed-access role, for an hour at most, and tells the function its ARN', () => {
+    const [, role] = roleOf('TransformerFeedAccessRole');
+    expect(role.Properties.MaxSessionDuration).toBe(3600);
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'sts:AssumeRole',
+        Principal: { AWS: { 'Fn::GetAtt': [expect.stringMatching(/^TransformerRole/), 'Arn'] } },
+      },
+    ]);
+    const [fn] = Object.values(template.findResources('AWS::Lambda::Function')).filter((f) =>
+      JSON.stringify(f.Properties.Environment ?? {}).includes('LEDGER_TABLE'),
+    );
+    expect(fn!.Properties.Environment.Variables).toMatchObject({
+      FEED_ACCESS_ROLE_ARN: { 'Fn::GetAtt': [expect.stringMatching(/^TransformerFeedAccessRole/), 'Arn'] },
+      PLATFORM_KEY_ARN: { 'Fn::GetAtt': [expect.stringMatching(/^PlatformKey/), 'Arn'] },
+    });
+  });
+
+  it("holds on the feed-access role each feed's statements, exactly the session policy the function builds for it", () => {
+    for (const feed of FEEDS) {
+      const [[, policy]] = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) =>
+        id.startsWith(`FeedAccess${feed.partner}${feed.id}Policy`),
+      ) as [[string, { Properties: { Roles: { Ref: string }[]; PolicyDocument: { Statement: unknown[] } } }]];
+      expect(policy.Properties.Roles).toEqual([{ Ref: expect.stringMatching(/^TransformerFeedAccessRole/) }]);
+      // the template's statements, with the bucket and key tokens written as the function writes ARNs
+      const resolved = JSON.parse(
+        JSON.stringify(policy.Properties.PolicyDocument.Statement)
+          .replace(
+            /\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["(Inbound|Output|Rejects)Bucket\w+","Arn"\]\},"([^"]*)"\]\]\}/g,
+            (_m, bucket: string, suffix: string) => `"arn:aws:s3:::${bucket.toLowerCase()}${suffix}"`,
+          )
+          .replace(
+            /\{"Fn::GetAtt":\["(Inbound|Output|Rejects)Bucket\w+","Arn"\]\}/g,
+            (_m, bucket: string) => `"arn:aws:s3:::${bucket.toLowerCase()}"`,
+          ),
+      ) as unknown[];
+      const session = JSON.parse(
+        feedSessionPolicy(feed, {
+          inboundBucketArn: 'arn:aws:s3:::inbound',
+          outputBucketArn: 'arn:aws:s3:::output',
+          rejectsBucketArn: 'arn:aws:s3:::rejects',
+          keyArn: 'key',
+        }),
+      ) as { Statement: { Sid: string }[] };
+      const normalise = (list: unknown[]) =>
+        list.map((s) => {
+          const { Action, Resource, ...rest } = s as { Action: string | string[]; Resource: string | string[] };
+          return { ...rest, Action: [Action].flat(), Resource: [Resource].flat() };
+        });
+      expect(normalise(resolved)).toEqual(normalise(session.Statement.filter((s) => s.Sid !== 'PlatformKeyThroughS3')));
     }
   });
 });
@@ -229,22 +310,116 @@ describe('partner upload roles', () => {
   });
 });
 
-describe('service principals', () => {
-  it('every statement granting an AWS service carries an aws:SourceArn or aws:SourceAccount condition', () => {
-    const documents = Object.values(
-      template.toJSON().Resources as Record<string, { Type: string; Properties?: Record<string, unknown> }>,
-    ).flatMap((r) => [r.Properties?.PolicyDocument, r.Properties?.KeyPolicy].filter(Boolean) as { Statement: Record<string, unknown>[] }[]);
-    const granted = documents
-      .flatMap((d) => d.Statement)
-      .filter((s) => s.Effect === 'Allow' && JSON.stringify(s.Principal ?? {}).includes('"Service"'));
-    expect(granted.length).toBeGreaterThan(0);
-    for (const s of granted) {
+/** Every Allow to an AWS service in a template, and whether an aws:SourceArn/SourceAccount condition binds it. */
+function serviceGrants(t: Template) {
+  const documents = Object.values(t.toJSON().Resources as Record<string, { Type: string; Properties?: Record<string, unknown> }>).flatMap(
+    (r) =>
+      [r.Properties?.PolicyDocument, r.Properties?.KeyPolicy, r.Properties?.AssumeRolePolicyDocument].filter(Boolean) as {
+        Statement: Record<string, unknown>[];
+      }[],
+  );
+  return documents
+    .flatMap((d) => d.Statement)
+    .filter((s) => s.Effect === 'Allow' && JSON.stringify(s.Principal ?? {}).includes('"Service"'))
+    .map((s) => {
       const service = JSON.stringify((s.Principal as { Service: unknown }).Service);
       const conditions = JSON.stringify(s.Condition ?? {});
-      // CloudWatch Logs is bound by the encryption context of its own log groups instead
-      const bound = /aws:Source(Arn|Account)/.test(conditions) || conditions.includes('kms:EncryptionContext:aws:logs:arn');
-      expect({ service, actions: s.Action, bound }).toEqual({ service, actions: s.Action, bound: true });
-    }
+      // CloudWatch Logs is bound by the encryption context of its own log groups instead; a Lambda
+      // function's own execution role is assumed by the Lambda service for that function only.
+      const bound =
+        /aws:Source(Arn|Account)/.test(conditions) ||
+        conditions.includes('kms:EncryptionContext:aws:logs:arn') ||
+        (s.Action === 'sts:AssumeRole' && /lambda|states/.test(service));
+      return { service, actions: s.Action, bound };
+    });
+}
+
+describe('service principals', () => {
+  it('every statement granting an AWS service carries an aws:SourceArn or aws:SourceAccount condition', () => {
+    const granted = serviceGrants(template);
+    expect(granted.length).toBeGreaterThan(0);
+    for (const g of granted) expect(g).toEqual({ ...g, bound: true });
+  });
+});
+
+describe('SFTP, when a partner asks for it', () => {
+  const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ4m2YwZ4h2lV0K7dFf1pQx3X9yqS8d1Zk3n6fO2a9bC acme-uploader';
+  let sftp: Template;
+  beforeAll(() => {
+    const root = copyConfig();
+    const acme = join(root, 'partners/acme.yaml');
+    writeFileSync(acme, readFileSync(acme, 'utf8').replace('access:\n', `access:\n  sftp:\n    publicKeys: ["${KEY}"]\n`));
+    sftp = synth(root);
+  }, 120_000);
+
+  it('creates one SFTP server and one user, at home in the partner prefix, and names them in the outputs', () => {
+    const servers = Object.values(sftp.findResources('AWS::Transfer::Server'));
+    expect(servers).toHaveLength(1);
+    expect(servers[0]!.Properties).toMatchObject({
+      Protocols: ['SFTP'],
+      EndpointType: 'PUBLIC',
+      IdentityProviderType: 'SERVICE_MANAGED',
+      Domain: 'S3',
+      SecurityPolicyName: 'TransferSecurityPolicy-2024-01',
+    });
+    const users = Object.values(sftp.findResources('AWS::Transfer::User'));
+    expect(users).toHaveLength(1);
+    expect(users[0]!.Properties).toMatchObject({
+      UserName: 'acme',
+      HomeDirectoryType: 'LOGICAL',
+      HomeDirectoryMappings: [
+        { Entry: '/', Target: { 'Fn::Join': ['', ['/', { Ref: expect.stringMatching(/^InboundBucket/) }, '/acme']] } },
+      ],
+      SshPublicKeys: [KEY],
+    });
+    const outputs = sftp.toJSON().Outputs;
+    expect(outputs.PartnerSftpUsers.Value).toBe('{"acme":"acme"}');
+    expect(JSON.stringify(outputs.SftpEndpoint.Value)).toContain('.server.transfer.');
+  });
+
+  it("lets the user's role put under acme's feed prefixes and list acme's prefix, nothing else", () => {
+    const acme = loadPlatformConfig(REPO).config.partners.find((p) => p.id === 'acme')!;
+    const [policy] = Object.entries(sftp.findResources('AWS::IAM::Policy')).filter(([id]) => id.startsWith('SftpPolicyacme'));
+    const inboundArn = { 'Fn::GetAtt': [expect.stringMatching(/^InboundBucket/), 'Arn'] };
+    expect(policy![1].Properties.PolicyDocument.Statement).toEqual([
+      {
+        Sid: 'UploadUnderFeedPrefixes',
+        Effect: 'Allow',
+        Action: ['s3:PutObject', 's3:AbortMultipartUpload'],
+        Resource: acme.feeds.map((f) => ({ 'Fn::Join': ['', [inboundArn, `/${f.source.prefix}*`]] })),
+      },
+      {
+        Sid: 'ListOwnPrefix',
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: inboundArn,
+        Condition: { StringLike: { 's3:prefix': ['acme/', 'acme/*'] } },
+      },
+      {
+        Sid: 'UsePlatformKeyThroughS3',
+        Effect: 'Allow',
+        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^PlatformKey/), 'Arn'] },
+        Condition: { StringLike: { 'kms:ViaService': 's3.*.amazonaws.com' } },
+      },
+    ]);
+    // Transfer Family assumes the user's role only for this account's users of this server.
+    const [, role] = Object.entries(sftp.findResources('AWS::IAM::Role')).find(([id]) => id.startsWith('SftpRoleacme'))!;
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'sts:AssumeRole',
+        Principal: { Service: 'transfer.amazonaws.com' },
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+          ArnLike: { 'aws:SourceArn': expect.objectContaining({ 'Fn::Join': expect.anything() }) },
+        },
+      },
+    ]);
+    expect(JSON.stringify(role.Properties.AssumeRolePolicyDocument)).toContain(':user/');
+    const transfer = serviceGrants(sftp).filter((g) => g.service.includes('transfer'));
+    expect(transfer).toHaveLength(2); // the logging role and acme's user role
+    for (const g of transfer) expect(g).toEqual({ ...g, bound: true });
   });
 });
 
@@ -380,7 +555,8 @@ describe('adding a partner', () => {
         'AWS::CloudWatch::Alarm',
         'AWS::CloudWatch::Alarm',
         'AWS::Events::Rule',
-        'AWS::IAM::Policy',
+        'AWS::IAM::Policy', // the feed's S3 statements, on the feed-access role
+        'AWS::IAM::Policy', // consuming the feed's queue, on the function's role
         'AWS::Lambda::EventSourceMapping',
         'AWS::SNS::Subscription',
         'AWS::SNS::Topic',
