@@ -1,13 +1,15 @@
 import type { FeedConfig } from './model.js';
 import { outputPrefix, rejectsPrefix } from './output-keys.js';
 
-/**
+/*
  * What handling one feed's files may touch, as IAM policy statements: one source for both sides of
  * the tenant-isolation pattern. The stack attaches each feed's statements to the feed-access role
  * (so the role may do what some feed may do); the transformer assumes that role for a file with the
  * file's feed's statements as the session policy (so the session may do only what that feed may do).
  * Runs in the Lambda and in CDK (where the ARNs are tokens); nothing here imports AWS.
  */
+
+/** Where a feed's files live: the three buckets' ARNs and the key they are encrypted with. */
 export interface FeedLocations {
   readonly inboundBucketArn: string;
   readonly outputBucketArn: string;
