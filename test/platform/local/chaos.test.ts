@@ -13,7 +13,8 @@ describe('chaos, a small configuration (npm run chaos runs the full one)', () =>
       files: 60,
       kills: 1,
       seed: 7,
-      timeoutSeconds: 150,
+      // only a safety net: a lost final status fails the run once its queues drain, so a busy machine only makes it slower
+      timeoutSeconds: 600,
       log: (l) => lines.push(l),
     });
     printChaosReport(report, (l) => lines.push(l));
@@ -25,5 +26,5 @@ describe('chaos, a small configuration (npm run chaos runs the full one)', () =>
     expect(report.events.distinct).toBe(report.versions - (report.statuses.DUPLICATE ?? 0));
     expect(report.received).toBeGreaterThanOrEqual(report.attempts);
     expect(report.attempts).toBeGreaterThan(report.versions);
-  }, 200_000);
+  }, 700_000);
 });
