@@ -45,7 +45,7 @@ export interface InvocationContext {
 export type AttemptStep = 'abort-uploads' | 'release-claim' | 'record-final-failure' | 'publish';
 
 /** In-process tries of a step that must not be left to a redelivery (there may be none). */
-const STEP_TRIES = 3;
+export const STEP_TRIES = 3;
 
 /** Runs a step up to STEP_TRIES times, reporting each failure; true when it succeeded. */
 async function tryStep(ctx: InvocationContext, step: AttemptStep, object: ObjectCreated, run: () => Promise<unknown>): Promise<boolean> {
@@ -95,18 +95,20 @@ const BUSY_POLL_MS = 100;
 /**
  * Removes what an earlier attempt at a version may have left (keys are deterministic per version):
  * a FAILED or DUPLICATE version publishes nothing (no output, no split run's parts, no manifest)
- * and keeps no other attempt's rejects or summary.
+ * and keeps no other attempt's rejects or summary: only those its final record names (`kept`).
  */
 export async function unpublish(
   deps: Pick<ProcessorDeps, 'store' | 'outputBucket' | 'rejectsBucket'>,
   config: FeedConfig,
   keys: OutputKeys,
+  kept: Pick<FileRecord, 'rejectsKey' | 'summaryKey'> = {},
 ): Promise<void> {
   // Only a feed that splits can have parts (and only its role may list its output prefix).
   const parts = config.split ? await deps.store.list(deps.outputBucket, splitKeys(keys).partsPrefix) : [];
+  const ownRejects = [kept.rejectsKey, kept.summaryKey];
   await Promise.all([
     ...[keys.output, keys.manifest, ...parts].map((key) => deps.store.delete(deps.outputBucket, key)),
-    ...[keys.rejects, keys.summary].map((key) => deps.store.delete(deps.rejectsBucket, key)),
+    ...[keys.rejects, keys.summary].filter((key) => !ownRejects.includes(key)).map((key) => deps.store.delete(deps.rejectsBucket, key)),
   ]);
 }
 
@@ -155,7 +157,8 @@ export async function processObject(deps: ProcessorDeps, object: ObjectCreated, 
     // A crash between the final status and the pointer or the event is healed by the next delivery.
     if (!claim.record.eventSent) {
       if (claim.record.status === 'FAILED') {
-        await unpublish(deps, config, outputKeys(config, object.key, versionRef(object), new Date(object.time)));
+        // what an earlier attempt left goes; the rejects and summary of the attempt that recorded FAILED stay
+        await unpublish(deps, config, outputKeys(config, object.key, versionRef(object), new Date(object.time)), claim.record);
       }
       await publishIfPublished(deps, object, claim.record);
       await sendEvent(deps, config, object, claim.record);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { versionRef } from '../../../lambdas/transformer/ledger/file-ledger.js';
-import { eventIdOf } from '../../../lambdas/transformer/process-object.js';
+import { eventIdOf, STEP_TRIES } from '../../../lambdas/transformer/process-object.js';
 import { findGoldenCases, sampleKey } from '../../../platform/config/golden.js';
 import { requireValidConfig } from '../../../platform/config/load-config.js';
 import type { FaultTiming, PortCall } from '../../../platform/local/port-faults.js';
@@ -200,6 +200,29 @@ describe('crashes, each followed by redelivery', () => {
     expect((await h.listKeys(h.buckets.rejects)).filter((k) => k.includes('/last-fails.'))).toEqual([]);
     const events = h.events.events.filter((e) => e.detail.key === object.key);
     expect(events.map((e) => [e.detailType, e.detail.eventId])).toEqual([['FileFailed', eventIdOf(object, 2)]]);
+  });
+
+  it('a FAILED version whose event a redelivery sends keeps its own rejects and summary (found by npm run chaos)', async () => {
+    const header = ORDERS_CSV.toString('utf8').split('\n')[0]!;
+    const object = await h.upload(
+      'acme/orders/failed-heal.csv',
+      Buffer.from(`${header}\nA-1,2026-11-27,a@example.com,A,twelve,eur,standard\n`),
+    );
+    // the attempt records FAILED, then the note that its event went out fails (every time the attempt tries it)
+    h.faults.arm('ledger.markEventSent', 'before', 1 + STEP_TRIES);
+    expect((await h.invoke(h.sqsEvent(h.bodyOf(object)))).batchItemFailures).toHaveLength(1);
+    const [failed] = await h.ledger.history(h.buckets.inbound, object.key);
+    expect(failed).toMatchObject({ status: 'FAILED', rowsRejected: 1 });
+    expect(failed!.eventSent ?? false).toBe(false);
+    expect(failed!.summaryKey).toBeTruthy();
+    expect(failed!.rejectsKey).toBeTruthy();
+    // the redelivery finds the final status and only sends the event
+    expect((await h.invoke(h.sqsEvent(h.bodyOf(object)))).batchItemFailures).toEqual([]);
+    const [record] = await h.ledger.history(h.buckets.inbound, object.key);
+    expect(record).toMatchObject({ status: 'FAILED', attempts: 1, eventSent: true });
+    expect(JSON.parse(await h.read(h.buckets.rejects, record!.summaryKey!))).toMatchObject({ status: 'FAILED', rowsRejected: 1 });
+    expect((await h.read(h.buckets.rejects, record!.rejectsKey!)).split('\n').filter(Boolean)).toHaveLength(1);
+    expect((await h.listKeys(h.buckets.output)).filter((k) => k.includes('/failed-heal.'))).toEqual([]);
   });
 
   it("a cleanup that fails after a failed attempt is reported to telemetry, and the attempt's own error decides", async () => {
