@@ -221,7 +221,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   // attempt died before its final status or its event (a SIGKILL, a lost answer from the ledger)
   // gets them from the redriven message; a finished version is not processed again.
   const deadLettered = new Set<string>();
+  /** Versions that were final when their message was redriven: the redriven message must only be acknowledged. */
+  const finalWhenRedriven = new Set<string>();
   let deadLetters = 0;
+  let refailed = false;
   const redrive = async (): Promise<void> => {
     for (const { url, source } of deadLetterQueues) {
       for (;;) {
@@ -230,8 +233,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         for (const m of got.Messages) {
           deadLetters++;
           const { key, sequencer } = (JSON.parse(m.Body!) as { detail: { object: { key: string; sequencer: string } } }).detail.object;
-          deadLettered.add(`${key}#${sequencer}`);
+          const version = `${key}#${sequencer}`;
+          deadLettered.add(version);
           if (!key.includes(POISON)) violations.push(`a valid file is in a dead-letter queue: ${key} version ${sequencer}`);
+          if (finalWhenRedriven.has(version)) {
+            violations.push(
+              `${key} version ${sequencer} was final when redriven, yet its message failed again and is back in a dead-letter queue`,
+            );
+            refailed = true;
+          }
+          const records = await ledger.history(buckets.inbound, key);
+          if (records.some((r) => r.sequencer === sequencer && FINAL_STATUSES.includes(r.status))) finalWhenRedriven.add(version);
           await sqs.send(new SendMessageCommand({ QueueUrl: source, MessageBody: m.Body! }));
           await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle! }));
         }
@@ -254,6 +266,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       lastReport = Date.now();
       log(`chaos: ${done}/${planned.length} versions final, ${deadLetters} dead letters redriven`);
     }
+    if (refailed) break;
     const stranded = open.filter((p) => drained.has(feedOf(p)));
     if (stranded.length > 0) {
       violations.push(
@@ -569,6 +582,7 @@ export function printChaosReport(report: ChaosReport, log: (line: string) => voi
   log(
     `faults injected: ${
       Object.entries(report.faults)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
         .map(([k, v]) => `${k} ${v}`)
         .join(', ') || 'none'
     }`,
