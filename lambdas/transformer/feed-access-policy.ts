@@ -33,15 +33,15 @@ export function feedS3Statements(feed: FeedConfig, at: FeedLocations): PolicySta
   const rejects = `${at.rejectsBucketArn}/${rejectsPrefix(feed)}*`;
   return [
     { Sid: 'ReadFeedPrefix', Effect: 'Allow', Action: ['s3:GetObject', 's3:GetObjectVersion'], Resource: inbound },
+    // Write the feed's output and rejects; and delete there: a version that ends DUPLICATE or FAILED
+    // after an attempt crashed past its uploads takes back that attempt's output, manifest, rejects
+    // and summary (process-object's unpublish). One statement: the session policy must stay short.
     {
       Sid: 'WriteFeedOutputAndRejects',
       Effect: 'Allow',
-      Action: ['s3:PutObject', 's3:AbortMultipartUpload'],
+      Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:DeleteObject'],
       Resource: [outputs, rejects],
     },
-    // A version that ends DUPLICATE or FAILED after an attempt crashed past its uploads takes back
-    // that attempt's output, manifest, rejects and summary (process-object's unpublish).
-    { Sid: 'UnpublishFeedFiles', Effect: 'Allow', Action: ['s3:DeleteObject'], Resource: [outputs, rejects] },
     // A split file's output parts are found by listing (only a feed that splits has parts).
     ...(feed.split
       ? [

@@ -108,20 +108,22 @@ describe('the session policy of a feed', () => {
     expect(allows(feedSessionPolicy(feeds[0]!, AT), 's3:ListBucket', AT.outputBucketArn, 'orders/')).toBe(false);
   });
 
-  it('stays within the size STS accepts inline, for the longest ids the config allows', () => {
-    const id = 'a'.repeat(31);
+  it('stays within the 2048 characters STS accepts inline, at the longest ids, prefix, dataset and bucket names the config allows', () => {
+    const id = 'a'.repeat(31); // partner and feed ids: at most 31 characters
     const longest = makeFeed({
       partner: id,
       id,
-      source: { prefix: `${id}/${id}/${'p'.repeat(60)}/`, suffix: '.csv' },
-      output: { dataset: id, format: 'ndjson' },
+      source: { prefix: `${id}/${'p'.repeat(512 - 33)}/`, suffix: '.csv' }, // a prefix: at most 512
+      output: { dataset: 'd'.repeat(63), format: 'ndjson' },
       split: { aboveMiB: 1, chunkMiB: 1 },
     });
+    expect(longest.source.prefix).toHaveLength(512);
+    const arn = (name: string) => bucketArn('aws-us-gov', name.repeat(63)); // bucket names: at most 63
     const at = {
-      ...AT,
-      inboundBucketArn: bucketArn('aws', 'i'.repeat(63)),
-      outputBucketArn: bucketArn('aws', 'o'.repeat(63)),
-      rejectsBucketArn: bucketArn('aws', 'r'.repeat(63)),
+      inboundBucketArn: arn('i'),
+      outputBucketArn: arn('o'),
+      rejectsBucketArn: arn('r'),
+      keyArn: AT.keyArn.replace(':aws:', ':aws-us-gov:'),
     };
     expect(feedSessionPolicy(longest, at).length).toBeLessThanOrEqual(MAX_SESSION_POLICY_CHARS);
   });
