@@ -56,7 +56,13 @@ export interface FeedConfig {
   readonly schemaFile: string;
   /** The JSON Schema (2020-12) of one output record. */
   readonly schema: Record<string, unknown>;
-  readonly output: { readonly dataset: string; readonly format: OutputFormat };
+  /** `mask`: the `pii` output fields are masked in the output too (absent: only in the rejects). */
+  readonly output: { readonly dataset: string; readonly format: OutputFormat; readonly mask?: boolean };
+  /**
+   * Personal data: output fields (dotted) or CSV columns. Their values are masked in the rejects
+   * object (the raw row and the message), and in the output when `output.mask` is set.
+   */
+  readonly pii?: readonly string[];
   readonly errors: { readonly maxRejectedPercent: number };
   readonly maxFileMiB: number;
   readonly concurrency: number;

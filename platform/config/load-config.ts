@@ -300,7 +300,8 @@ interface RawFeed {
   mapping?: Record<string, string>;
   mappingFile?: string;
   schema: string;
-  output: { dataset: string; format?: OutputFormat };
+  output: { dataset: string; format?: OutputFormat; mask?: boolean };
+  pii?: string[];
   errors?: { maxRejectedPercent?: number };
   maxFileMiB?: number;
   concurrency?: number;
@@ -381,6 +382,9 @@ function buildFeed(root: string, partner: string, raw: RawFeed, path: Path, doc:
     }
   }
 
+  if (raw.output?.mask && !raw.pii?.length) {
+    r.report([...path, 'output', 'mask'], 'output.mask masks the pii fields and the feed names none: add pii, or remove output.mask', true);
+  }
   if (!ok || !mapping || !schema || !raw.source?.prefix || !raw.output?.dataset) return undefined;
   const base = {
     partner,
@@ -390,7 +394,8 @@ function buildFeed(root: string, partner: string, raw: RawFeed, path: Path, doc:
     mapping,
     schemaFile: raw.schema,
     schema,
-    output: { dataset: raw.output.dataset, format: raw.output.format ?? 'ndjson' },
+    output: { dataset: raw.output.dataset, format: raw.output.format ?? 'ndjson', ...(raw.output.mask ? { mask: true } : {}) },
+    ...(raw.pii?.length ? { pii: raw.pii } : {}),
     errors: { maxRejectedPercent: raw.errors?.maxRejectedPercent ?? 0 },
     maxFileMiB: raw.maxFileMiB ?? 2048,
     concurrency: raw.concurrency ?? 5,

@@ -4,6 +4,7 @@ import { closestColumn } from './column-names.js';
 import { findMappingColumnReads } from './column-reads.js';
 import { CsvTokenizer, type CsvRecord } from './csv-tokenizer.js';
 import { decodeStream } from './decode.js';
+import { fieldValues, maskFields, maskingOf, maskText } from './mask.js';
 import { compileMapping, FallbackCounter, MappingError, type CompiledMapping, type MappingOptions, type Row } from './mapping.js';
 import { FileLevelError, type FileError, type FileOutcome, type RowError, type RowErrorCode, type RowReject } from './outcome.js';
 import { RecordWriter } from './record-writer.js';
@@ -118,6 +119,9 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
   const output = new RecordWriter(request.output, config.output.format);
   const rejects = new RecordWriter(request.rejects, 'ndjson');
   const errors: (FileError | RowError)[] = [];
+  // Personal data (`pii`): masked in the rejects, and in the output with `output.mask`.
+  const masking = maskingOf(config);
+  let piiColumns: number[] = [];
   let rowsIn = 0;
   let rowsOut = 0;
   let rowsRejected = 0;
@@ -154,10 +158,19 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
     message: string,
     field?: string,
     detail?: string,
+    result?: Record<string, unknown>,
   ): Promise<undefined> | undefined => {
     rowsRejected++;
     const where = field === undefined ? {} : { field };
-    const entry: RowReject = { line: record.line, record: recordNo, code, message: detail ?? message, ...where, raw: record.raw };
+    let raw = record.raw;
+    let quoted = detail ?? message;
+    if (masking) {
+      const values: unknown[] = piiColumns.map((i) => record.fields[i]);
+      if (result) values.push(...fieldValues(masking, result));
+      raw = maskText(raw, values);
+      quoted = maskText(quoted, values);
+    }
+    const entry: RowReject = { line: record.line, record: recordNo, code, message: quoted, ...where, raw };
     if (errors.length < limits.maxErrors) errors.push({ line: record.line, record: recordNo, code, ...where, message });
     return settled(rejects.write(JSON.stringify(entry)));
   };
@@ -183,7 +196,8 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
 
   const finishRow = (record: CsvRecord, recordNo: number, result: Record<string, unknown>): Promise<undefined> | undefined => {
     const violation = feed.validate(result);
-    if (violation) return reject(record, recordNo, 'SCHEMA_VIOLATION', violation.message, violation.field, violation.detail);
+    if (violation) return reject(record, recordNo, 'SCHEMA_VIOLATION', violation.message, violation.field, violation.detail, result);
+    if (masking?.output) maskFields(masking, result);
     const json = JSON.stringify(result);
     if (json.length > limits.maxOutputChars) {
       return reject(record, recordNo, 'MAPPING_ERROR', `the output record is longer than ${limits.maxOutputChars} characters`);
@@ -192,6 +206,8 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
     return settled(output.write(json));
   };
 
+  const piiColumnsOf = (cols: readonly string[]) => cols.flatMap((c, i) => (masking!.columns.has(c) ? [i] : []));
+  if (masking && columns) piiColumns = piiColumnsOf(columns);
   let protoColumn = columns ? columns.indexOf('__proto__') : -1; // a `__proto__` header is defined on the row, never assigned
   const nullIsEmpty = nullValues.size === 1 && nullValues.has('');
 
@@ -202,6 +218,7 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
       if ('code' in header) return header;
       columns = header.columns;
       protoColumn = columns.indexOf('__proto__');
+      if (masking) piiColumns = piiColumnsOf(columns);
       return undefined;
     }
     recordNo++;
