@@ -34,6 +34,10 @@ export interface PartnerEtlStackProps extends StackProps {
 export class PartnerEtlStack extends Stack {
   constructor(scope: Construct, id: string, props: PartnerEtlStackProps) {
     super(scope, id, props);
+    // Server access logs are granted by a bucket policy (source bucket and account as conditions), not
+    // by the legacy LogDeliveryWrite ACL (cfn-lint W3045). Set here, before any bucket exists, so
+    // `cdk synth`, the tests and the rehearsal build the same template.
+    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
     const prod = props.stage === 'prod';
     const removalPolicy = prod ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     const timeout = Duration.seconds(props.timeoutSeconds ?? 900);
@@ -46,7 +50,7 @@ export class PartnerEtlStack extends Stack {
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [{ id: 'expire-logs', expiration: Duration.days(prod ? 365 : 30) }],
       removalPolicy,
     });

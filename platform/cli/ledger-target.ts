@@ -81,7 +81,9 @@ async function openStage(stage: string): Promise<LedgerTarget> {
     return value;
   };
   const dynamodb = new DynamoDBClient({});
-  const sqs = new SQSClient({});
+  // The queue URLs in the outputs name AWS's host; the client's own endpoint (the region's, or
+  // AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL when set) must win, as for every other client.
+  const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
   const queues = JSON.parse(need(STACK_OUTPUTS.feedQueues)) as Record<string, string>;
   const platform = `stage ${stage} (stack ${stackName})`;
   return {
