@@ -18,17 +18,18 @@ export interface S3SigningShim {
 }
 
 /**
- * A loopback proxy between the bundle's S3 client and moto, for one moto defect: with IAM
- * enforcement on, moto recomputes an S3 request's signature over the path as werkzeug re-quotes it,
- * which leaves `= + , : @ ; ! $ & ' ( ) *` unescaped, while AWS (and every SDK) signs those
- * escaped. Every output key of this platform has `=` in it (`partner=acme/`), so moto refuses them
- * all with SignatureDoesNotMatch (docs/rehearsal.md, gap "S3 signatures").
+ * A loopback proxy between the rehearsal's S3 clients and moto, for one moto defect: with IAM
+ * enforcement on, moto checks an S3 request's signature against the URL as werkzeug rebuilds it,
+ * which unescapes `=`, `/`, `:`, `@`... in the path and the query, while AWS (and every SDK) signs
+ * them escaped. Every output key of this platform has `=` in it (`partner=acme/`), and listing it
+ * puts one in the query, so moto refuses them all with SignatureDoesNotMatch (docs/rehearsal.md, gap 6).
  *
- * The shim first verifies the request's own signature exactly as AWS does (SigV4 over the path as
- * sent) and answers 403 SignatureDoesNotMatch when it does not match; only then does it forward the
- * request with the path spelled the way moto reads it, signed again with the same credentials. The
- * identity, the action and the key are unchanged, so moto's IAM evaluation is the same one AWS does.
- * Requests with credentials the shim was not given pass through untouched.
+ * The shim first verifies the request's own signature exactly as AWS does (the SDK's SigV4 signer
+ * over the request as sent) and answers 403 SignatureDoesNotMatch when it does not match; only then
+ * does it forward the request unchanged but for the signature, computed again with the same
+ * credentials over the URL as moto reads it. Identity, action, key and bytes are unchanged, so moto's
+ * IAM evaluation is the one it would make. Requests with credentials the shim was not given pass
+ * through untouched.
  */
 export async function startS3SigningShim(upstream: string): Promise<S3SigningShim> {
   const target = new URL(upstream);
@@ -38,7 +39,7 @@ export async function startS3SigningShim(upstream: string): Promise<S3SigningShi
       const rawUrl = req.url ?? '/';
       const auth = parseAuthorization(req.headers.authorization);
       const credentials = auth ? trusted.get(auth.accessKeyId) : undefined;
-      let path = rawUrl;
+      const path = rawUrl;
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(req.headers)) {
         if (value === undefined || name === 'expect') continue;
@@ -50,26 +51,18 @@ export async function startS3SigningShim(upstream: string): Promise<S3SigningShi
         const sent = await signature(auth, credentials, req.method ?? 'GET', req.headers, req.headers.host ?? '', rawPath, rawQuery);
         if (sent !== auth.signature) {
           req.resume();
+
           res.writeHead(403, { 'content-type': 'application/xml' });
           res.end(
             '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SignatureDoesNotMatch</Code><Message>rehearsal shim</Message></Error>',
           );
           return;
         }
-        const motoPath = rawPath.split('/').map(werkzeugQuote).join('/');
-        path = rawQuery ? `${motoPath}?${rawQuery}` : motoPath;
-        const resigned = await signature(
-          auth,
-          credentials,
-          req.method ?? 'GET',
-          { ...req.headers, host: target.host },
-          target.host,
-          motoPath,
-          rawQuery,
-        );
+        const resigned = motoSignature(auth, credentials, req.method ?? 'GET', { ...req.headers, host: target.host }, rawPath, rawQuery);
         headers.authorization = req.headers.authorization!.replace(/Signature=[0-9a-f]+/, `Signature=${resigned}`);
       }
       const forward = httpRequest({ host: target.hostname, port: target.port, method: req.method, path, headers }, (upstreamRes) => {
+        console.error('SHIM upstream', upstreamRes.statusCode, req.method, path, JSON.stringify(headers));
         res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
         upstreamRes.pipe(res);
       });
@@ -160,17 +153,105 @@ async function signature(
   return /Signature=([0-9a-f]+)/.exec(String(result.headers.authorization ?? result.headers.Authorization))?.[1] ?? '';
 }
 
-/** A path segment as werkzeug's `iri_to_uri` spells it: the characters it considers safe stay literal. */
-function werkzeugQuote(segment: string): string {
-  const decoded = decodeURIComponent(segment);
-  return Array.from(new TextEncoder().encode(decoded))
-    .map((byte) => {
-      const char = String.fromCharCode(byte);
-      return byte < 0x80 && /[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]/.test(char)
-        ? char
-        : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-    })
-    .join('');
+/**
+ * The signature moto will compute: SigV4 as botocore builds it, over the request as moto sees it.
+ * moto takes the URL from werkzeug, which decodes the path (WSGI), quotes it again leaving
+ * `!$&'()*+,/:;=@%` literal, then unquotes every escape but controls, space, `%`, `/`, `?` and `#`
+ * (`uri_to_iri`); the query is quoted the same way and unquoted but for controls, space, `%`, `&`,
+ * `=`, `+` and `#`. botocore then signs that path and the query's pairs sorted, without escaping.
+ */
+function motoSignature(
+  auth: Authorization,
+  credentials: SessionCredentials,
+  method: string,
+  headers: IncomingHttpHeaders,
+  rawPath: string,
+  rawQuery: string,
+): string {
+  const path = unquoteExcept(pyQuote(percentDecode(rawPath), "!$&'()*+,/:;=@%"), ALWAYS_QUOTED + '/?#');
+  const query = rawQuery ? unquoteExcept(pyQuote(rawQuery, "!$&'()*+,/:;=?@%"), ALWAYS_QUOTED + '&=+#') : '';
+  const pairs = query ? query.split('&').map((pair) => splitOnce(pair, '=')) : [];
+  pairs.sort(([ka, va], [kb, vb]) => (ka < kb ? -1 : ka > kb ? 1 : va < vb ? -1 : va > vb ? 1 : 0));
+  const names = auth.signedHeaders
+    .filter((name) => !['expect', 'transfer-encoding', 'user-agent', 'x-amzn-trace-id'].includes(name))
+    .sort();
+  const value = (name: string) => {
+    const v = headers[name];
+    return (Array.isArray(v) ? v.join(',') : (v ?? '')).split(/\s+/).filter(Boolean).join(' ');
+  };
+  const payloadHash = value('x-amz-content-sha256');
+  const canonical = [
+    method.toUpperCase(),
+    path,
+    pairs.map(([k, v]) => `${k}=${v}`).join('&'),
+    `${names.map((name) => `${name}:${value(name)}`).join('\n')}\n`,
+    names.join(';'),
+    payloadHash,
+  ].join('\n');
+  const amzDate = value('x-amz-date');
+  const scope = `${amzDate.slice(0, 8)}/${auth.region}/${auth.service}/aws4_request`;
+  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, createHash('sha256').update(canonical, 'utf8').digest('hex')].join('\n');
+  let key: Buffer = Buffer.from(`AWS4${credentials.secretAccessKey}`, 'utf8');
+  for (const part of [amzDate.slice(0, 8), auth.region, auth.service, 'aws4_request'])
+    key = createHmac('sha256', key).update(part, 'utf8').digest();
+  return createHmac('sha256', key).update(toSign, 'utf8').digest('hex');
+}
+
+/** Controls, space, `%` and DEL: werkzeug never unquotes them. */
+const ALWAYS_QUOTED = String.fromCharCode(...Array.from({ length: 0x21 }, (_, i) => i), 0x25, 0x7f);
+
+/** Python's `urllib.parse.quote`: UTF-8 bytes, letters, digits, `_.-~` and `safe` left as they are. */
+function pyQuote(text: string, safe: string): string {
+  let out = '';
+  for (const byte of Buffer.from(text, 'utf8')) {
+    const char = String.fromCharCode(byte);
+    out +=
+      byte < 0x80 && (/[A-Za-z0-9_.\-~]/.test(char) || safe.includes(char)) ? char : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** Every `%XX` decoded (as UTF-8), as WSGI decodes a path. */
+function percentDecode(text: string): string {
+  return unquoteExcept(text, '');
+}
+
+/** Decodes `%XX` escapes as UTF-8, except those of the characters in `keep`; invalid UTF-8 stays escaped. */
+function unquoteExcept(text: string, keep: string): string {
+  let out = '';
+  let run: number[] = [];
+  let runText = '';
+  const flush = () => {
+    if (!run.length) return;
+    try {
+      out += new TextDecoder('utf-8', { fatal: true }).decode(new Uint8Array(run));
+    } catch {
+      out += runText;
+    }
+    run = [];
+    runText = '';
+  };
+  for (let i = 0; i < text.length;) {
+    const escape = /^%[0-9A-Fa-f]{2}/.exec(text.slice(i, i + 3));
+    if (escape) {
+      const byte = parseInt(text.slice(i + 1, i + 3), 16);
+      if (!keep.includes(String.fromCharCode(byte))) {
+        run.push(byte);
+        runText += text.slice(i, i + 3);
+        i += 3;
+        continue;
+      }
+      flush();
+      out += text.slice(i, i + 3);
+      i += 3;
+      continue;
+    }
+    flush();
+    out += text[i];
+    i++;
+  }
+  flush();
+  return out;
 }
 
 function splitOnce(text: string, separator: string): [string, string] {

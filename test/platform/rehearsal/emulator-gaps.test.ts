@@ -95,7 +95,7 @@ describe('the S3 signing shim', () => {
     const result = await client('secret').send(new GetObjectCommand({ Bucket: 'b', Key: 'out/partner=acme/x y.ndjson' }));
     expect(await result.Body!.transformToString()).toBe('ok');
     const last = seen.at(-1)!;
-    expect(last.url.split('?')[0]).toBe('/b/out/partner=acme/x%20y.ndjson');
+    expect(last.url.split('?')[0]).toBe('/b/out/partner%3Dacme/x%20y.ndjson'); // as the SDK sent it; only the signature changes
     expect(last.authorization).toMatch(
       /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/s3\/aws4_request, SignedHeaders=.*, Signature=[0-9a-f]{64}$/,
     );
