@@ -39,7 +39,6 @@ export async function startS3SigningShim(upstream: string): Promise<S3SigningShi
       const rawUrl = req.url ?? '/';
       const auth = parseAuthorization(req.headers.authorization);
       const credentials = auth ? trusted.get(auth.accessKeyId) : undefined;
-      const path = rawUrl;
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(req.headers)) {
         if (value === undefined || name === 'expect') continue;
@@ -51,7 +50,6 @@ export async function startS3SigningShim(upstream: string): Promise<S3SigningShi
         const sent = await signature(auth, credentials, req.method ?? 'GET', req.headers, req.headers.host ?? '', rawPath, rawQuery);
         if (sent !== auth.signature) {
           req.resume();
-
           res.writeHead(403, { 'content-type': 'application/xml' });
           res.end(
             '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SignatureDoesNotMatch</Code><Message>rehearsal shim</Message></Error>',
@@ -61,11 +59,13 @@ export async function startS3SigningShim(upstream: string): Promise<S3SigningShi
         const resigned = motoSignature(auth, credentials, req.method ?? 'GET', { ...req.headers, host: target.host }, rawPath, rawQuery);
         headers.authorization = req.headers.authorization!.replace(/Signature=[0-9a-f]+/, `Signature=${resigned}`);
       }
-      const forward = httpRequest({ host: target.hostname, port: target.port, method: req.method, path, headers }, (upstreamRes) => {
-        console.error('SHIM upstream', upstreamRes.statusCode, req.method, path, JSON.stringify(headers));
-        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-        upstreamRes.pipe(res);
-      });
+      const forward = httpRequest(
+        { host: target.hostname, port: target.port, method: req.method, path: rawUrl, headers },
+        (upstreamRes) => {
+          res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+          upstreamRes.pipe(res);
+        },
+      );
       forward.on('error', (err) => {
         res.writeHead(502);
         res.end(String(err));
