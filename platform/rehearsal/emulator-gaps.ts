@@ -5,7 +5,7 @@
  * settings through the API after moto's CloudFormation skipped them, and the IAM widening keeps every
  * action of the template's own statements. The report lists each one applied.
  */
-import { PutRolePolicyCommand, type IAMClient } from '@aws-sdk/client-iam';
+import { GetRoleCommand, PutRolePolicyCommand, UpdateAssumeRolePolicyCommand, type IAMClient } from '@aws-sdk/client-iam';
 import { PutBucketNotificationConfigurationCommand, PutBucketVersioningCommand, type S3Client } from '@aws-sdk/client-s3';
 
 /** A CloudFormation template as JSON. */
@@ -133,6 +133,39 @@ export async function widenUnscopableStatements(iam: IAMClient, roleName: string
     }),
   );
   return sorted;
+}
+
+/**
+ * Gap "role sessions in trust policies": moto compares the caller's ARN with a trust policy's
+ * `Principal.AWS` as strings, so a trust policy naming a role (`arn:aws:iam::A:role/R`) refuses that
+ * role's own sessions (`arn:aws:sts::A:assumed-role/R/session`), which AWS admits; and a statement
+ * naming another principal counts as a Deny, so an added statement would not help. When, and only
+ * when, a statement of the deployed trust policy admits the role `sessionRoleArn`, the session
+ * `sessionArn` is added to that statement's principals; a trust policy that does not name the role is
+ * left as it is (and the function is refused, as in AWS). Returns whether it was added.
+ */
+export async function admitRoleSessionInTrust(
+  iam: IAMClient,
+  roleName: string,
+  sessionRoleArn: string,
+  sessionArn: string,
+): Promise<boolean> {
+  const role = (await iam.send(new GetRoleCommand({ RoleName: roleName }))).Role!;
+  const raw = role.AssumeRolePolicyDocument ?? '{}';
+  const trust = JSON.parse(raw.trimStart().startsWith('{') ? raw : decodeURIComponent(raw)) as { Statement: Statement | Statement[] };
+  const statements = ([] as (Statement & { Principal?: { AWS?: string | string[] } })[]).concat(trust.Statement);
+  const admitting = statements.find(
+    (s) => s.Effect === 'Allow' && !s.Condition && ([] as string[]).concat(s.Principal?.AWS ?? []).includes(sessionRoleArn),
+  );
+  if (!admitting) return false;
+  admitting.Principal = { ...admitting.Principal, AWS: [...([] as string[]).concat(admitting.Principal!.AWS!), sessionArn] };
+  await iam.send(
+    new UpdateAssumeRolePolicyCommand({
+      RoleName: roleName,
+      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: statements }),
+    }),
+  );
+  return true;
 }
 
 /**

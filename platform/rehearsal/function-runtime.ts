@@ -44,7 +44,7 @@ export async function startFunctionRuntime(options: {
   readonly fn: DeployedFunction;
   readonly region: string;
   readonly credentials: SessionCredentials;
-  readonly endpoints: { readonly default: string; readonly s3: string };
+  readonly endpoints: { readonly default: string; readonly s3: string; readonly sts: string };
 }): Promise<FunctionRuntime> {
   const { fn } = options;
   const handlerExport = fn.handler.slice(fn.handler.lastIndexOf('.') + 1);
@@ -64,6 +64,7 @@ export async function startFunctionRuntime(options: {
     ...(options.credentials.sessionToken ? { AWS_SESSION_TOKEN: options.credentials.sessionToken } : {}),
     AWS_ENDPOINT_URL: options.endpoints.default,
     AWS_ENDPOINT_URL_S3: options.endpoints.s3,
+    AWS_ENDPOINT_URL_STS: options.endpoints.sts,
     ...fn.environment,
     REHEARSAL_ENTRY: options.entry,
     REHEARSAL_HANDLER_EXPORT: handlerExport,

@@ -20,6 +20,7 @@ import {
   CreateAccessKeyCommand,
   CreateRoleCommand,
   CreateUserCommand,
+  GetRoleCommand,
   GetRolePolicyCommand,
   IAMClient,
   ListRolePoliciesCommand,
@@ -43,12 +44,14 @@ import { DynamoDbFileLedger } from '../../lambdas/transformer/ledger/dynamodb-le
 import { versionRef, type FileRecord } from '../../lambdas/transformer/ledger/file-ledger.js';
 import { EVENTS } from '../../lambdas/transformer/metrics-names.js';
 import { listFeeds, resolveFeed, type FeedConfig, type PlatformConfig } from '../../lambdas/transformer/model.js';
+import { bucketArn, feedSessionPolicy } from '../../lambdas/transformer/feed-access-policy.js';
 import { outputPrefix } from '../../lambdas/transformer/output-keys.js';
 import { STACK_OUTPUTS } from '../cdk/stack-outputs.js';
 import { findGoldenCases, sampleKey, type GoldenCase } from '../config/golden.js';
 import { requireValidConfig } from '../config/load-config.js';
 import { MAX_RECEIVE_COUNT } from '../config/queue-settings.js';
 import {
+  admitRoleSessionInTrust,
   applySkippedBucketSettings,
   correctMotoS3Event,
   isAccessDenied,
@@ -211,6 +214,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
     const needsFunction = ['bundle', 'processing', 'events', 'dead-letters', 'cli', 'iam'].some((g) => groups.has(g as CheckGroup));
     const queues = feedQueues(outputs, moto.endpoint, config);
     let session: SessionCredentials | undefined;
+    let feedAccess: RoleFacts | undefined;
     if (needsFunction) {
       const widened = await widenUnscopableStatements(
         aws.iam,
@@ -220,6 +224,14 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
       checks.info('iam', 'actions moto cannot scope, widened to *', widened.join(', '));
       session = await roleSession(moto, aws, fn.roleArn);
       shim.trust(session);
+      const feedAccessRoleArn = fn.config.environment.FEED_ACCESS_ROLE_ARN;
+      if (feedAccessRoleArn) {
+        feedAccess = await readRole(aws, feedAccessRoleArn);
+        const sessionArn = `arn:aws:sts::${MOTO_ACCOUNT}:assumed-role/${fn.roleName}/${FUNCTION_SESSION}`;
+        if (await admitRoleSessionInTrust(aws.iam, feedAccess.roleName, fn.roleArn, sessionArn)) {
+          checks.info('iam', "feed-access role's trust: the function role's session admitted", `${sessionArn} (gap 13)`);
+        }
+      }
       if (!functionAsset) {
         checks.check('bundle', 'bundle loads with the deployed environment', [`no zip asset ${fn.s3Key} in ${synthesised.outdir}`]);
         return finish();
@@ -234,7 +246,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
           fn: fn.config,
           region,
           credentials: session,
-          endpoints: { default: moto.endpoint, s3: shim.endpoint },
+          endpoints: { default: moto.endpoint, s3: shim.endpoint, sts: shim.endpoint },
         });
         cleanups.push(() => runtime!.stop());
         checks.check('bundle', 'bundle loads with the deployed environment', [], `${Object.keys(fn.config.environment).length} variables`);
@@ -343,7 +355,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
     }
     if (eventCorrections) checks.info('routing', 'S3 events corrected (eTag, time, sequencer)', `${eventCorrections} deliveries`);
     if (groups.has('iam')) progress('probing IAM');
-    if (groups.has('iam') && session) await checkIam(checks, aws, shim, session, fn, outputs, firstWave, template, config);
+    if (groups.has('iam') && session) await checkIam(checks, aws, shim, session, { fn, feedAccess }, outputs, firstWave, template, config);
     return finish();
   } finally {
     for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
@@ -465,7 +477,14 @@ async function deployStack(aws: Clients, stackName: string, templateUrl: string)
 /** Each output names a resource that exists, and the feed queue map names every configured feed. */
 async function checkOutputs(aws: Clients, outputs: Record<string, string>, config: PlatformConfig): Promise<string[]> {
   const problems: string[] = [];
-  for (const name of Object.values(STACK_OUTPUTS)) if (!outputs[name]) problems.push(`output ${name} missing`);
+  const sftp = config.partners.some((p) => p.access?.sftp);
+  const uploads = config.partners.some((p) => p.access?.iamPrincipals?.length);
+  const expected = Object.values(STACK_OUTPUTS).filter(
+    (name) =>
+      (sftp || (name !== STACK_OUTPUTS.sftpEndpoint && name !== STACK_OUTPUTS.sftpUsers)) &&
+      (uploads || name !== STACK_OUTPUTS.uploadRoles),
+  );
+  for (const name of expected) if (!outputs[name]) problems.push(`output ${name} missing`);
   if (problems.length) return problems;
   const attempt = async (what: string, call: () => Promise<unknown>) => {
     try {
@@ -486,6 +505,17 @@ async function checkOutputs(aws: Clients, outputs: Record<string, string>, confi
   } catch {
     problems.push(`FeedQueueUrls is not JSON: ${outputs[STACK_OUTPUTS.feedQueues]}`);
   }
+  if (uploads) {
+    const roles = parseJson<Record<string, string>>(outputs[STACK_OUTPUTS.uploadRoles]!) ?? {};
+    for (const partner of config.partners.filter((p) => p.access?.iamPrincipals?.length)) {
+      const arn = roles[partner.id];
+      if (!arn) problems.push(`PartnerUploadRoleArns has no ${partner.id}`);
+      else
+        await attempt(`upload role of ${partner.id}`, () =>
+          aws.iam.send(new GetRoleCommand({ RoleName: arn.slice(arn.lastIndexOf('/') + 1) })),
+        );
+    }
+  }
   for (const feed of listFeeds(config)) {
     const url = urls[`${feed.partner}/${feed.id}`];
     if (!url) problems.push(`FeedQueueUrls has no ${feed.partner}/${feed.id}`);
@@ -497,19 +527,23 @@ async function checkOutputs(aws: Clients, outputs: Record<string, string>, confi
   return problems;
 }
 
-interface FunctionFacts {
-  readonly config: DeployedFunction;
-  readonly codeSha256: string;
-  readonly s3Key?: string;
+/** A deployed role and its inline policies (CDK writes every policy of this stack inline). */
+interface RoleFacts {
   readonly roleArn: string;
   readonly roleName: string;
   readonly rolePolicies: { name: string; document: PolicyDocument }[];
 }
 
-async function readFunction(aws: Clients, name: string): Promise<FunctionFacts> {
-  const cfg = await aws.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name }));
-  const code = await aws.lambda.send(new GetFunctionCommand({ FunctionName: name }));
-  const roleArn = cfg.Role!;
+interface FunctionFacts extends RoleFacts {
+  readonly config: DeployedFunction;
+  readonly codeSha256: string;
+  readonly s3Key?: string;
+}
+
+/** The session name the rehearsal gives the function role's credentials. */
+const FUNCTION_SESSION = 'rehearsal-function';
+
+async function readRole(aws: Clients, roleArn: string): Promise<RoleFacts> {
   const roleName = roleArn.slice(roleArn.lastIndexOf('/') + 1);
   const names = (await aws.iam.send(new ListRolePoliciesCommand({ RoleName: roleName }))).PolicyNames ?? [];
   const rolePolicies = [];
@@ -517,7 +551,14 @@ async function readFunction(aws: Clients, name: string): Promise<FunctionFacts> 
     const doc = (await aws.iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName }))).PolicyDocument ?? '{}';
     rolePolicies.push({ name: policyName, document: parsePolicy(doc) });
   }
+  return { roleArn, roleName, rolePolicies };
+}
+
+async function readFunction(aws: Clients, name: string): Promise<FunctionFacts> {
+  const cfg = await aws.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name }));
+  const code = await aws.lambda.send(new GetFunctionCommand({ FunctionName: name }));
   return {
+    ...(await readRole(aws, cfg.Role!)),
     config: {
       name,
       handler: cfg.Handler!,
@@ -528,9 +569,6 @@ async function readFunction(aws: Clients, name: string): Promise<FunctionFacts> 
     },
     codeSha256: cfg.CodeSha256 ?? '',
     s3Key: code.Code?.Location ? decodeURIComponent(code.Code.Location.slice(code.Code.Location.lastIndexOf('/') + 1)) : undefined,
-    roleArn,
-    roleName,
-    rolePolicies,
   };
 }
 
@@ -547,7 +585,7 @@ function parsePolicy(doc: string): PolicyDocument {
  */
 async function roleSession(moto: MotoServer, aws: Clients, roleArn: string): Promise<SessionCredentials> {
   await moto.allowUnauthenticated(1);
-  const credentials = (await aws.sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'rehearsal-function' }))).Credentials!;
+  const credentials = (await aws.sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: FUNCTION_SESSION }))).Credentials!;
   return { accessKeyId: credentials.AccessKeyId!, secretAccessKey: credentials.SecretAccessKey!, sessionToken: credentials.SessionToken! };
 }
 
@@ -917,15 +955,16 @@ function parseJson<T>(text: string): T | undefined {
 }
 
 /**
- * What the role may not do, probed with its own session, and each feed's policy alone: it reads its
- * own prefix and nothing of another feed's.
+ * What the roles may not do, probed with their own sessions; each feed's policy alone and each feed's
+ * session policy alone (moto ignores session policies, gap 9): it reads its own prefix and nothing of
+ * another feed's; each partner's upload role puts under its own feeds' prefixes only.
  */
 async function checkIam(
   checks: Checks,
   aws: Clients,
   shim: S3SigningShim,
   session: SessionCredentials,
-  fn: FunctionFacts,
+  roles: { readonly fn: FunctionFacts; readonly feedAccess?: RoleFacts },
   outputs: Record<string, string>,
   uploads: readonly Upload[],
   template: Template,
@@ -934,61 +973,72 @@ async function checkIam(
   const region = await aws.s3.config.region();
   const inbound = outputs[STACK_OUTPUTS.inboundBucket]!;
   const rejects = outputs[STACK_OUTPUTS.rejectsBucket]!;
-  const asRole = new S3Client({ region, endpoint: shim.endpoint, credentials: session, forcePathStyle: true });
-  const denied = async (what: string, call: () => Promise<unknown>): Promise<string[]> => {
-    try {
-      const result = (await call()) as { Body?: { destroy?: () => void } };
-      result.Body?.destroy?.();
-      return [`${what} was allowed`];
-    } catch (err) {
-      return isAccessDenied(err) ? [] : [`${what}: ${(err as Error).name} ${(err as Error).message}`];
-    }
-  };
-  const allowed = async (what: string, call: () => Promise<unknown>): Promise<string[]> => {
-    try {
-      const result = (await call()) as { Body?: { destroy?: () => void } };
-      result.Body?.destroy?.(); // an unread body holds its socket
-      return [];
-    } catch (err) {
-      return [`${what}: ${(err as Error).name} ${(err as Error).message}`];
-    }
+  const s3As = (credentials: SessionCredentials) => {
+    shim.trust(credentials);
+    return new S3Client({ region, endpoint: shim.endpoint, credentials, forcePathStyle: true });
   };
   const unknown = uploads.find((u) => u.expect === 'unrouted');
-  if (unknown) {
+  const sample = uploads.find((u) => u.expect === 'golden');
+  const byFeed = new Map(uploads.filter((u) => u.expect === 'golden' && u.feed).map((u) => [`${u.feed!.partner}/${u.feed!.id}`, u]));
+
+  // The function role itself; with per-feed credentials it touches no bucket at all.
+  const asFunction = s3As(session);
+  if (roles.feedAccess && sample) {
     checks.check(
       'iam',
-      'function role cannot read a key of no feed',
-      await denied(`GetObject ${unknown.key}`, () => asRole.send(new GetObjectCommand({ Bucket: inbound, Key: unknown.key }))),
+      "function role cannot read a feed's file itself",
+      await denied(`GetObject ${sample.key}`, () => asFunction.send(new GetObjectCommand({ Bucket: inbound, Key: sample.key }))),
     );
   }
-  const sample = uploads.find((u) => u.expect === 'golden');
-  if (sample) {
+  await checkOutsideFeeds(checks, 'function role', asFunction, inbound, rejects, unknown, sample);
+  asFunction.destroy();
+
+  const policyOwner = roles.feedAccess ?? roles.fn;
+  if (roles.feedAccess) {
+    // The role as the function assumes it (no session policy: moto would ignore one, gap 9).
+    const sts = new STSClient({ region, endpoint: shim.endpoint, credentials: session });
+    const assumed = await sts
+      .send(new AssumeRoleCommand({ RoleArn: roles.feedAccess.roleArn, RoleSessionName: 'rehearsal-probe' }))
+      .then((r) => ({
+        accessKeyId: r.Credentials!.AccessKeyId!,
+        secretAccessKey: r.Credentials!.SecretAccessKey!,
+        sessionToken: r.Credentials!.SessionToken!,
+      }))
+      .catch((err: unknown) => err as Error);
+    sts.destroy();
     checks.check(
       'iam',
-      'function role cannot write the inbound bucket',
-      await denied(`PutObject ${sample.key}`, () => asRole.send(new PutObjectCommand({ Bucket: inbound, Key: sample.key, Body: 'x' }))),
+      'function role may assume the feed-access role',
+      assumed instanceof Error ? [`AssumeRole ${roles.feedAccess.roleArn}: ${assumed.name} ${assumed.message}`] : [],
     );
-    checks.check(
-      'iam',
-      'function role cannot write outside feed locations',
-      await denied(`PutObject ${rejects}/elsewhere/x`, () =>
-        asRole.send(new PutObjectCommand({ Bucket: rejects, Key: 'elsewhere/x', Body: 'x' })),
-      ),
-    );
+    if (!(assumed instanceof Error)) {
+      const asFeedAccess = s3As(assumed);
+      await checkOutsideFeeds(checks, 'feed-access role', asFeedAccess, inbound, rejects, unknown, sample);
+      asFeedAccess.destroy();
+    }
   }
 
-  // Each feed's policy on its own, on a probe role trusted by the operator (moto evaluates AWS principals in trust policies).
-  const byFeed = new Map(uploads.filter((u) => u.expect === 'golden' && u.feed).map((u) => [`${u.feed!.partner}/${u.feed!.id}`, u]));
+  // Each feed's policy on its own, and each feed's session policy, on probe roles trusted by the
+  // operator (moto evaluates AWS principals naming a user in trust policies).
+  const locations = roles.fn.config.environment.PLATFORM_KEY_ARN
+    ? {
+        inboundBucketArn: bucketArn('aws', inbound),
+        outputBucketArn: bucketArn('aws', outputs[STACK_OUTPUTS.outputBucket]!),
+        rejectsBucketArn: bucketArn('aws', rejects),
+        keyArn: roles.fn.config.environment.PLATFORM_KEY_ARN,
+      }
+    : undefined;
   for (const feed of listFeeds(config)) {
     const name = `${feed.partner}/${feed.id}`;
     const own = byFeed.get(name);
-    const others = [...byFeed.entries()].filter(([other]) => other !== name);
+    const others = [...byFeed.entries()].filter(([other]) => other !== name).map(([, u]) => u);
     // The deployed inline policy carries the template's PolicyName; the construct path ties it to the feed.
     const policy = Object.values(template.Resources).find(
       (r) =>
-        r.Type === 'AWS::IAM::Policy' && String(r.Metadata?.['aws:cdk:path'] ?? '').includes(`/FeedAccess-${feed.partner}-${feed.id}/`),
+        r.Type === 'AWS::IAM::Policy' &&
+        String(r.Metadata?.['aws:cdk:path'] ?? '').includes(`/FeedAccess-${feed.partner}-${feed.id}/Policy/`),
     );
-    const document = fn.rolePolicies.find((p) => p.name === policy?.Properties?.PolicyName)?.document;
+    const document = policyOwner.rolePolicies.find((p) => p.name === policy?.Properties?.PolicyName)?.document;
     if (!own || !document) {
       checks.check('iam', `${name} policy: own prefix only`, [
         !document ? `no deployed FeedAccess policy for ${name}` : `no sample of ${name} to read`,
@@ -996,28 +1046,164 @@ async function checkIam(
       continue;
     }
     const probe = await probeRole(aws, `rehearsal-probe-${feed.partner}-${feed.id}`, document);
-    shim.trust(probe);
-    const asFeed = new S3Client({ region, endpoint: shim.endpoint, credentials: probe, forcePathStyle: true });
-    // Both reads: the current object (s3:GetObject) and the version an event names (s3:GetObjectVersion, the function's own call).
-    const read = (upload: Upload) => [
-      { what: `GetObject ${upload.key}`, call: () => asFeed.send(new GetObjectCommand({ Bucket: inbound, Key: upload.key })) },
-      {
-        what: `GetObject ${upload.key} version ${upload.versionId}`,
-        call: () => asFeed.send(new GetObjectCommand({ Bucket: inbound, Key: upload.key, VersionId: upload.versionId })),
-      },
-    ];
+    checks.check(
+      'iam',
+      `${name} policy: reads its prefix, not another feed's`,
+      await readsOnly(s3As(probe), inbound, own, others),
+      `denied ${others.length} other feeds' files`,
+    );
+    if (locations && roles.feedAccess) {
+      const sessionPolicy = JSON.parse(feedSessionPolicy(feed, locations)) as PolicyDocument;
+      const probeSession = await probeRole(aws, `rehearsal-session-${feed.partner}-${feed.id}`, sessionPolicy);
+      checks.check(
+        'iam',
+        `${name} session policy (as a role policy): reads its prefix, not another feed's`,
+        await readsOnly(s3As(probeSession), inbound, own, others),
+        `denied ${others.length} other feeds' files`,
+      );
+    }
+  }
+  if (roles.feedAccess) {
+    checks.info(
+      'iam',
+      'per-feed sessions',
+      "moto ignores session policies (gap 9): the function's per-file sessions hold every feed policy here; each session policy was probed as a role policy instead",
+    );
+  } else {
+    checks.info('iam', 'one function role holds every feed policy', 'so handling one feed can read every feed prefix');
+  }
+  await checkUploadRoles(checks, aws, s3As, outputs, config);
+}
+
+/** What no role handling files may do: read a key of no feed, write the inbound bucket, write outside the feed locations. */
+async function checkOutsideFeeds(
+  checks: Checks,
+  who: string,
+  s3: S3Client,
+  inbound: string,
+  rejects: string,
+  unknown: Upload | undefined,
+  sample: Upload | undefined,
+): Promise<void> {
+  if (unknown) {
+    checks.check(
+      'iam',
+      `${who} cannot read a key of no feed`,
+      await denied(`GetObject ${unknown.key}`, () => s3.send(new GetObjectCommand({ Bucket: inbound, Key: unknown.key }))),
+    );
+  }
+  if (!sample) return;
+  checks.check(
+    'iam',
+    `${who} cannot write the inbound bucket`,
+    await denied(`PutObject ${sample.key}`, () => s3.send(new PutObjectCommand({ Bucket: inbound, Key: sample.key, Body: 'x' }))),
+  );
+  checks.check(
+    'iam',
+    `${who} cannot write outside feed locations`,
+    await denied(`PutObject ${rejects}/elsewhere/x`, () =>
+      s3.send(new PutObjectCommand({ Bucket: rejects, Key: 'elsewhere/x', Body: 'x' })),
+    ),
+  );
+}
+
+/**
+ * Reads the feed's own file both ways (the current object, s3:GetObject; the version an event names,
+ * s3:GetObjectVersion), and none of the others'.
+ */
+async function readsOnly(s3: S3Client, inbound: string, own: Upload, others: readonly Upload[]): Promise<string[]> {
+  const read = (upload: Upload) => [
+    { what: `GetObject ${upload.key}`, call: () => s3.send(new GetObjectCommand({ Bucket: inbound, Key: upload.key })) },
+    {
+      what: `GetObject ${upload.key} version ${upload.versionId}`,
+      call: () => s3.send(new GetObjectCommand({ Bucket: inbound, Key: upload.key, VersionId: upload.versionId })),
+    },
+  ];
+  const problems: string[] = [];
+  for (const { what, call } of read(own)) problems.push(...(await allowed(what, call)));
+  for (const other of others) for (const { what, call } of read(other)) problems.push(...(await denied(what, call)));
+  s3.destroy();
+  return problems;
+}
+
+/**
+ * Each partner's upload role (output PartnerUploadRoleArns): its Allow statements on a probe role put
+ * under each of the partner's feed prefixes and under no other partner's, and read nothing. The role
+ * itself cannot be assumed here (its trust names the partner's accounts), and its Deny statements
+ * carry conditions (TLS, the encryption key) that moto treats as met, so it would deny every put
+ * (gap 10); those are for a real account.
+ */
+async function checkUploadRoles(
+  checks: Checks,
+  aws: Clients,
+  s3As: (credentials: SessionCredentials) => S3Client,
+  outputs: Record<string, string>,
+  config: PlatformConfig,
+): Promise<void> {
+  const raw = outputs[STACK_OUTPUTS.uploadRoles];
+  if (!raw) return;
+  const roles = parseJson<Record<string, string>>(raw) ?? {};
+  const inbound = outputs[STACK_OUTPUTS.inboundBucket]!;
+  for (const partner of config.partners) {
+    const arn = roles[partner.id];
+    if (!partner.access?.iamPrincipals?.length) continue;
+    const name = `${partner.id} upload role`;
+    if (!arn) {
+      checks.check('iam', `${name}: puts under its feed prefixes only`, [`PartnerUploadRoleArns has no ${partner.id}`]);
+      continue;
+    }
+    const role = await readRole(aws, arn);
+    const allows = role.rolePolicies.flatMap((p) => p.document.Statement).filter((st) => st.Effect === 'Allow');
+    const probe = s3As(await probeRole(aws, `rehearsal-upload-${partner.id}`, { Statement: allows }));
     const problems: string[] = [];
-    for (const { what, call } of read(own)) problems.push(...(await allowed(what, call)));
-    for (const [, other] of others) for (const { what, call } of read(other)) problems.push(...(await denied(what, call)));
-    asFeed.destroy();
-    checks.check('iam', `${name} policy: reads its prefix, not another feed's`, problems, `denied ${others.length} other feeds' files`);
+    for (const feed of partner.feeds) {
+      const key = `${feed.source.prefix}rehearsal-upload${feed.source.suffix}`;
+      problems.push(
+        ...(await allowed(`PutObject ${key}`, () => probe.send(new PutObjectCommand({ Bucket: inbound, Key: key, Body: 'a\n' })))),
+      );
+      problems.push(...(await denied(`GetObject ${key}`, () => probe.send(new GetObjectCommand({ Bucket: inbound, Key: key })))));
+    }
+    const elsewhere = config.partners
+      .filter((p) => p.id !== partner.id)
+      .flatMap((p) => p.feeds.map((f) => `${f.source.prefix}rehearsal-upload.csv`));
+    for (const key of [...elsewhere, `${partner.id}-elsewhere/x.csv`]) {
+      problems.push(
+        ...(await denied(`PutObject ${key}`, () => probe.send(new PutObjectCommand({ Bucket: inbound, Key: key, Body: 'a\n' })))),
+      );
+    }
+    probe.destroy();
+    checks.check(
+      'iam',
+      `${name}: puts under its feed prefixes only, reads nothing`,
+      problems,
+      `${partner.feeds.length} prefixes, ${elsewhere.length + 1} refused`,
+    );
   }
   checks.info(
     'iam',
-    'one function role holds every feed policy',
-    'so handling one feed can read every feed prefix; per-feed credentials come with the partner-edge issue (#10)',
+    'upload roles: trust and Deny conditions',
+    "probed without their Deny statements (TLS, encryption key) and not assumed (the partners' accounts): gap 10, a real account",
   );
-  asRole.destroy();
+}
+
+async function denied(what: string, call: () => Promise<unknown>): Promise<string[]> {
+  try {
+    const result = (await call()) as { Body?: { destroy?: () => void } };
+    result.Body?.destroy?.();
+    return [`${what} was allowed`];
+  } catch (err) {
+    return isAccessDenied(err) ? [] : [`${what}: ${(err as Error).name} ${(err as Error).message}`];
+  }
+}
+
+async function allowed(what: string, call: () => Promise<unknown>): Promise<string[]> {
+  try {
+    const result = (await call()) as { Body?: { destroy?: () => void } };
+    result.Body?.destroy?.(); // an unread body holds its socket
+    return [];
+  } catch (err) {
+    return [`${what}: ${(err as Error).name} ${(err as Error).message}`];
+  }
 }
 
 async function probeRole(aws: Clients, roleName: string, document: PolicyDocument): Promise<SessionCredentials> {

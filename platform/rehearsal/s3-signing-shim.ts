@@ -1,5 +1,12 @@
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignatureV4 } from '@smithy/signature-v4';
 
@@ -30,6 +37,10 @@ export interface S3SigningShim {
  * credentials over the URL as moto reads it. Identity, action, key and bytes are unchanged, so moto's
  * IAM evaluation is the one it would make. Requests with credentials the shim was not given pass
  * through untouched.
+ *
+ * STS requests may pass through it too (the function's `AWS_ENDPOINT_URL_STS`): they go to moto as
+ * they were sent, and the credentials of each `AssumeRole` answer are trusted from then on, so the
+ * per-feed sessions the function obtains at run time can be re-signed like the rehearsal's own.
  */
 export async function startS3SigningShim(upstream: string): Promise<S3SigningShim> {
   const target = new URL(upstream);
@@ -43,6 +54,10 @@ export async function startS3SigningShim(upstream: string): Promise<S3SigningShi
       for (const [name, value] of Object.entries(req.headers)) {
         if (value === undefined || name === 'expect') continue;
         headers[name] = Array.isArray(value) ? value.join(',') : value;
+      }
+      if (auth?.service === 'sts') {
+        forwardSts(req, res, target, headers, (learned) => trusted.set(learned.accessKeyId, learned));
+        return;
       }
       headers.host = target.host;
       if (auth && credentials) {
@@ -86,6 +101,40 @@ export async function startS3SigningShim(upstream: string): Promise<S3SigningShi
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * An STS request forwarded with its own Host header (it is signed; nothing in it needs re-signing),
+ * and the credentials of an `AssumeRole` answer (the query protocol's XML) handed to `learn`.
+ */
+function forwardSts(
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: URL,
+  headers: Record<string, string>,
+  learn: (credentials: SessionCredentials) => void,
+): void {
+  const forward = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers }, (upstreamRes) => {
+    const chunks: Buffer[] = [];
+    upstreamRes.on('data', (chunk: Buffer) => chunks.push(chunk));
+    upstreamRes.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const text = body.toString('utf8');
+      const field = (name: string) => new RegExp(`<${name}>([^<]+)</${name}>`).exec(text)?.[1];
+      const accessKeyId = field('AccessKeyId');
+      const secretAccessKey = field('SecretAccessKey');
+      if (text.includes('<AssumeRoleResult>') && accessKeyId && secretAccessKey) {
+        learn({ accessKeyId, secretAccessKey, sessionToken: field('SessionToken') });
+      }
+      res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+      res.end(body);
+    });
+  });
+  forward.on('error', (err) => {
+    res.writeHead(502);
+    res.end(String(err));
+  });
+  req.pipe(forward);
 }
 
 interface Authorization {

@@ -126,4 +126,23 @@ describe('a deliberate break is caught', () => {
     ]);
     expect(failed[0]!.detail).toMatch(/^status FAILED, expected SUCCEEDED .*RETRIES_EXHAUSTED.*AccessDenied/);
   }, 120_000);
+
+  it("fails when the feed-access role's trust no longer names the function role", async () => {
+    const report = await rehearse({
+      root: REPO,
+      region: REGION,
+      synthesised,
+      groups: ['deploy', 'bundle', 'processing'],
+      feeds: ['muller/invoices'],
+      breakTemplate: (template) => {
+        const role = resourceAt(template, '/Transformer/FeedAccessRole/Resource');
+        const trust = role.Properties!.AssumeRolePolicyDocument as { Statement: { Principal: { AWS: unknown } }[] };
+        expect(trust.Statement).toHaveLength(1);
+        trust.Statement[0]!.Principal.AWS = `arn:aws:iam::${MOTO_ACCOUNT}:root`;
+      },
+    });
+    const failed = failures(report);
+    expect(failed.map((r) => r.name)).toContain('sample mappings/muller/invoices/samples/2026-11.csv: ledger, output, rejects, manifest');
+    expect(failed[0]!.detail).toMatch(/RETRIES_EXHAUSTED.*not authorized to perform: sts:AssumeRole/);
+  }, 120_000);
 });
