@@ -106,6 +106,21 @@ describe('the split state machine', () => {
     expect(text).not.toContain('globex');
   });
 
+  it('uses the platform key only through the services each split function calls, never ReEncrypt', () => {
+    const policies = Object.entries(split.findResources('AWS::IAM::Policy'));
+    const kmsOf = (prefix: string) =>
+      policies
+        .filter(([id]) => id.startsWith(prefix))
+        .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Condition?: unknown }[])
+        .filter((st) => JSON.stringify(st.Action).includes('kms:'));
+    const services = (prefix: string) => JSON.stringify(kmsOf(prefix).map((st) => st.Condition)).match(/(s3|dynamodb|events)\./g);
+    expect(services('SplitChunkRole')).toEqual(['s3.']);
+    expect(services('SplitCoordinatorRole')).toEqual(['s3.', 'dynamodb.', 'events.']);
+    for (const st of [...kmsOf('SplitChunkRole'), ...kmsOf('SplitCoordinatorRole')]) {
+      expect([st.Action].flat().filter((a) => a.includes('ReEncrypt') || a.endsWith('*'))).toEqual([]);
+    }
+  });
+
   it('is not there when no feed splits', () => {
     const app = buildApp({ root: REPO, stage: 'dev', outdir: mkdtempSync(join(tmpdir(), 'cdk-out-')) });
     const template = Template.fromStack(app.node.findChild(stackNameOf('dev')) as Stack);
