@@ -37,6 +37,35 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     });
 
   program
+    .command('init')
+    .description(
+      "draft a feed from a partner's sample file: the partner file (or a feed added to it), the schema and a golden sample, shown as a diff",
+    )
+    .argument('<partner/feed>', 'the feed to draft, e.g. acme/orders')
+    .argument('<sample>', "the partner's sample file")
+    .option('--rows <n>', 'rows in the golden sample', parseRows, 20)
+    .option('--yes', 'write the files (without it they are only shown)')
+    .option('--owner <email>', "for a new partner: who is alerted about the partner's files")
+    .option('--name <name>', 'for a new partner: its display name (default: the id)')
+    .addOption(rootOption())
+    .action(
+      async (target: string, sample: string, options: { rows: number; yes?: boolean; owner?: string; name?: string; root: string }) => {
+        const { runInitCommand } = await import('./init-command.js');
+        setExitCode(
+          await runInitCommand({
+            root: resolve(options.root),
+            target,
+            sample,
+            rows: options.rows,
+            yes: options.yes ?? false,
+            ...(options.owner ? { owner: options.owner } : {}),
+            ...(options.name ? { name: options.name } : {}),
+          }),
+        );
+      },
+    );
+
+  program
     .command('transform')
     .description('run the engine on a local file')
     .argument('<file>', 'the CSV file')
@@ -134,6 +163,12 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   return program;
 }
 
+function parseRows(value: string): number {
+  const rows = Number(value);
+  if (!Number.isInteger(rows) || rows < 1 || rows > 10_000) throw new InvalidArgumentError('rows is a whole number from 1 to 10000');
+  return rows;
+}
+
 function parsePort(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidArgumentError('a port is a whole number from 1 to 65535');
@@ -142,6 +177,13 @@ function parsePort(value: string): number {
 
 /** Runs the CLI on `process.argv` and sets `process.exitCode`. */
 export async function main(): Promise<void> {
+  // `partner-etl init ... | head`: a reader that goes away ends the command quietly, not with a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      process.exit(process.exitCode ?? EXIT.ok);
+    });
+  }
   let code: number = EXIT.ok;
   const program = buildProgram((c) => {
     code = c;
