@@ -514,7 +514,7 @@ const SPECIALISED: Record<
     if (args.length !== 2 || picture === undefined) return undefined;
     const parse = analysePicture(
       () => compileDateParser(picture),
-      () => undefined,
+      () => undefined, // parsing fails only per value: the regex and the parts are built
     );
     if (!parse) return undefined;
     return (i, s) => {
@@ -534,7 +534,7 @@ const SPECIALISED: Record<
   fromMillis: (args, [a0], arg, ctx) => {
     const picture = stringLiteral(args[1], ctx);
     const timezone = stringLiteral(args[2], ctx);
-    if (args.length < 2 || picture === undefined || (args.length === 3 && timezone === undefined)) return undefined;
+    if (args.length < 2 || args.length > 3 || picture === undefined || (args.length === 3 && timezone === undefined)) return undefined;
     const format = analysePicture(
       () => compileDateFormatter(picture, timezone),
       (f) => f(0),
@@ -550,7 +550,7 @@ const SPECIALISED: Record<
   now: (args, _closures, _arg, ctx) => {
     const picture = stringLiteral(args[0], ctx);
     const timezone = stringLiteral(args[1], ctx);
-    if (args.length === 0 || picture === undefined || (args.length === 2 && timezone === undefined)) return undefined;
+    if (args.length === 0 || args.length > 2 || picture === undefined || (args.length === 2 && timezone === undefined)) return undefined;
     const format = analysePicture(
       () => compileDateFormatter(picture, timezone),
       (f) => f(0),
@@ -561,7 +561,7 @@ const SPECIALISED: Record<
   formatNumber: (args, [a0], arg, ctx) => {
     const picture = stringLiteral(args[1], ctx);
     const options = args.length === 3 ? literalOptions(args[2]!) : {};
-    if (args.length < 2 || picture === undefined || !options) return undefined;
+    if (args.length < 2 || args.length > 3 || picture === undefined || !options) return undefined;
     const format = analysePicture(
       () => compileNumberFormatter(picture, options),
       (f) => f(0),
