@@ -989,10 +989,11 @@ const ISO_8601 = /^\d{4}(-[01]\d)?(-[0-3]\d)?(T[0-2]\d:[0-5]\d:[0-5]\d)?(\.\d+)?
 
 /** JSONata's default timestamp format: ISO 8601 in UTC with milliseconds, for years 0 to 9999. */
 function isoTimestamp(millis: number): string {
-  const date = new Date(millis);
-  const year = date.getUTCFullYear();
-  if (!Number.isFinite(millis) || year < 0 || year > 9999 || !Number.isInteger(millis)) return fallback('timestamp outside the ISO range');
-  return date.toISOString();
+  // 0000-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z
+  if (!Number.isInteger(millis) || millis < -62_167_219_200_000 || millis > 253_402_300_799_999) {
+    return fallback('timestamp outside the ISO range');
+  }
+  return new Date(millis).toISOString();
 }
 
 /** The JSONata `$string` of a value (its `&` operands too). */

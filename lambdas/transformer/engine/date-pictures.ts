@@ -774,11 +774,25 @@ function matchPart(part: PicturePart): MatchPart {
  */
 export type DateParser = <C>(timestamp: string, now: (context: C) => Date, context: C) => number | undefined;
 
-type Components = Record<string, number | undefined>;
+/** Component letters, each an index into a parser's scratch array. */
+const LETTERS = 'YXMxWwdDFPHhmsfZz';
+const at = (letter: string) => LETTERS.indexOf(letter);
+const Y = at('Y');
+const M = at('M');
+const D = at('D');
+const d = at('d');
+const P = at('P');
+const H = at('H');
+const h = at('h');
+const m = at('m');
+const s = at('s');
+const f = at('f');
+const Z = at('Z');
+const z = at('z');
 
 //        date mask YXMxWwdD; time mask PHhmsf (JSONata's parseDateTime)
-const DATE_MASK_PARTS = ['Y', 'X', 'M', 'x', 'W', 'w', 'd', 'D'];
-const TIME_MASK_PARTS = ['P', 'H', 'h', 'm', 's', 'f'];
+const DATE_MASK_PARTS = [...'YXMxWwdD'].map(at);
+const TIME_MASK_PARTS = [...'PHhmsf'].map(at);
 const dmA = 161;
 const dmB = 130;
 const dmC = 84;
@@ -787,81 +801,73 @@ const tmA = 23;
 const tmB = 47;
 /** A component mask is of a type when it sets no bit outside it and at least one inside it. */
 const isType = (type: number, mask: number) => !(~type & mask) && !!(type & mask);
+/** The components each date and time combination fills in, most significant first. */
+const COMBINATIONS = new Map(
+  ['YD', 'XxwF', 'XWF', 'YMD'].flatMap((date) =>
+    ['Phmsf', 'Hmsf'].map((time) => [
+      date + time,
+      [...(date + time)].map((letter) => ({ index: at(letter), oneBased: 'MDd'.includes(letter), letter })),
+    ]),
+  ),
+);
 
 /** Analyses the picture and builds its regex once; throws JSONata's error for a picture it rejects. */
 export function compileDateParser(picture: string): DateParser {
   const parts = analyseDateTimePicture(picture).map(matchPart);
   const matcher = new RegExp('^' + parts.map((part) => '(' + part.regex + ')').join('') + '$', 'i');
-  const markers = parts.flatMap((part, i) => (part.parse ? [{ group: i + 1, component: part.component!, parse: part.parse }] : []));
+  const markers = parts.flatMap((part, i) => (part.parse ? [{ group: i + 1, index: at(part.component!), parse: part.parse }] : []));
+  if (markers.some((marker) => marker.index === -1)) fail('D3132'); // unreachable: matchPart parses only these letters
+  // One array of components per parser, reset per value: parsing is synchronous and never re-entered.
+  const c: (number | undefined)[] = new Array(LETTERS.length).fill(undefined);
   return (timestamp, now, context) => {
     const info = matcher.exec(timestamp);
     if (info === null) return undefined;
     if (markers.length === 0) return undefined; // nothing specified
-    // one shape for every row (no dictionary objects on the hot path)
-    const components: Components = {
-      Y: undefined,
-      X: undefined,
-      M: undefined,
-      x: undefined,
-      W: undefined,
-      w: undefined,
-      d: undefined,
-      D: undefined,
-      F: undefined,
-      P: undefined,
-      H: undefined,
-      h: undefined,
-      m: undefined,
-      s: undefined,
-      f: undefined,
-      Z: undefined,
-      z: undefined,
-    };
-    for (const marker of markers) components[marker.component] = marker.parse(info[marker.group]!);
+    c.fill(undefined);
+    for (const marker of markers) c[marker.index] = marker.parse(info[marker.group]!);
 
     let mask = 0;
-    for (const part of DATE_MASK_PARTS) mask = (mask << 1) + (components[part] ? 1 : 0);
+    for (const i of DATE_MASK_PARTS) mask = (mask << 1) + (c[i] ? 1 : 0);
     const dateA = isType(dmA, mask);
     const dateB = !dateA && isType(dmB, mask);
     const dateC = isType(dmC, mask);
     const dateD = !dateC && isType(dmD, mask);
     mask = 0;
-    for (const part of TIME_MASK_PARTS) mask = (mask << 1) + (components[part] ? 1 : 0);
+    for (const i of TIME_MASK_PARTS) mask = (mask << 1) + (c[i] ? 1 : 0);
     const timeA = isType(tmA, mask);
     const timeB = !timeA && isType(tmB, mask);
 
-    const dateComps = dateB ? 'YD' : dateC ? 'XxwF' : dateD ? 'XWF' : 'YMD';
-    const timeComps = timeB ? 'Phmsf' : 'Hmsf';
+    const comps = COMBINATIONS.get((dateB ? 'YD' : dateC ? 'XxwF' : dateD ? 'XWF' : 'YMD') + (timeB ? 'Phmsf' : 'Hmsf'))!;
     let startSpecified = false;
     let endSpecified = false;
-    for (const part of dateComps + timeComps) {
-      if (components[part] === undefined) {
+    for (const comp of comps) {
+      if (c[comp.index] === undefined) {
         if (startSpecified) {
-          components[part] = 'MDd'.indexOf(part) !== -1 ? 1 : 0;
+          c[comp.index] = comp.oneBased ? 1 : 0;
           endSpecified = true;
         } else {
-          components[part] = getDateTimeFragment(now(context), part) as number;
+          c[comp.index] = getDateTimeFragment(now(context), comp.letter) as number;
         }
       } else {
         startSpecified = true;
         if (endSpecified) fail('D3136');
       }
     }
-    if (components.M! > 0) components.M! -= 1;
-    else components.M = 0;
+    if (c[M]! > 0) c[M] = c[M]! - 1;
+    else c[M] = 0;
     if (dateB) {
-      const firstJan = Date.UTC(components.Y!, 0);
-      const derivedDate = new Date(firstJan + (components.d! - 1) * millisInADay);
-      components.M = derivedDate.getUTCMonth();
-      components.D = derivedDate.getUTCDate();
+      const firstJan = Date.UTC(c[Y]!, 0);
+      const derivedDate = new Date(firstJan + (c[d]! - 1) * millisInADay);
+      c[M] = derivedDate.getUTCMonth();
+      c[D] = derivedDate.getUTCDate();
     }
     if (dateC || dateD) fail('D3136');
     if (timeB) {
-      components.H = components.h === 12 ? 0 : components.h;
-      if (components.P === 1) components.H! += 12;
+      c[H] = c[h] === 12 ? 0 : c[h];
+      if (c[P] === 1) c[H] = c[H]! + 12;
     }
-    let millis = Date.UTC(components.Y!, components.M, components.D, components.H, components.m, components.s, components.f);
-    if (components.Z || components.z) millis -= (components.Z || components.z)! * 60 * 1000;
+    let millis = Date.UTC(c[Y]!, c[M], c[D], c[H], c[m], c[s], c[f]);
+    if (c[Z] || c[z]) millis -= (c[Z] || c[z])! * 60 * 1000;
     return millis;
   };
 }

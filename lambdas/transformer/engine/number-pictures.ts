@@ -280,15 +280,18 @@ export function compileNumberFormatter(picture: string, options: Readonly<Record
 export function roundHalfEven(arg: number, precision?: number): number {
   let n = arg;
   if (precision) {
-    const value = n.toString().split('e');
-    n = +`${value[0]}e${value[1] ? +value[1] + precision : precision}`;
+    const text = n.toString();
+    const e = text.indexOf('e');
+    // the same decimal shift as JSONata's split('e'), without its arrays (this runs once per value)
+    n = e === -1 ? +`${text}e${precision}` : +`${text.slice(0, e)}e${+text.slice(e + 1) + precision}`;
   }
   let result = Math.round(n);
   const diff = result - n;
   if (Math.abs(diff) === 0.5 && Math.abs(result % 2) === 1) result = result - 1;
   if (precision) {
-    const value = result.toString().split('e');
-    result = +`${value[0]}e${value[1] ? +value[1] - precision : -precision}`;
+    const text = result.toString();
+    const e = text.indexOf('e');
+    result = e === -1 ? +`${text}e${-precision}` : +`${text.slice(0, e)}e${+text.slice(e + 1) - precision}`;
   }
   return Object.is(result, -0) ? 0 : result;
 }
