@@ -762,6 +762,8 @@ function numberFn(f: (n: number) => number): Builtin {
 }
 
 const HAS_SURROGATES = /[\uD800-\uDFFF]/;
+/** The strings `$number` reads as decimal numbers (JSONata's test). */
+const DECIMAL = /^-?[0-9]+(\.[0-9]+)?([Ee][-+]?[0-9]+)?$/;
 /** What `$trim` changes: a tab or line break, two spaces in a row, a space at either end. */
 const UNTRIMMED = /[\t\n\r]| {2}|^ | $/;
 
@@ -784,7 +786,10 @@ const BUILTINS: Record<string, Builtin> = {
       if (typeof v === 'number') return v;
       if (v === true) return 1;
       if (v === false) return 0;
-      if (typeof v === 'string' && /^-?[0-9]+(\.[0-9]+)?([Ee][-+]?[0-9]+)?$/.test(v) && Number.isFinite(Number(v))) return parseFloat(v);
+      if (typeof v === 'string' && DECIMAL.test(v)) {
+        const n = +v; // parseFloat's value for a decimal literal, read once
+        if (Number.isFinite(n)) return n;
+      }
       if (typeof v === 'string' && /^(0[xX][0-9A-Fa-f]+)|(0[oO][0-7]+)|(0[bB][0-1]+)$/.test(v))
         return fallback('hex, octal or binary number');
       return fallback('not a number');
@@ -878,7 +883,9 @@ const BUILTINS: Record<string, Builtin> = {
     fn: (s, pattern, replacement) => {
       if (s === undefined) return undefined;
       if (!isStr(s) || !isStr(pattern) || pattern === '' || !isStr(replacement)) return fallback('replace arguments');
-      return s.split(pattern).join(replacement);
+      if (s.indexOf(pattern) === -1) return s;
+      // replaceAll reads `$&`, `$1`... in a replacement string; JSONata's string patterns never do
+      return replacement.indexOf('$') === -1 ? s.replaceAll(pattern, replacement) : s.split(pattern).join(replacement);
     },
   },
   pad: {
