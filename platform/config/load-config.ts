@@ -24,6 +24,7 @@ import { ConfigError, sortProblems, type ConfigProblem } from './problems.js';
 import { sampleFiles, samplesFolder } from './golden.js';
 import { findUncontainedEntries, whyNotContained } from './contained-files.js';
 import { positionInScalar } from './source-position.js';
+import { piiCandidates, sampleHeaders, whyUnknownPii } from './pii-names.js';
 
 /** Largest partner file read; YAML is configuration, not data. */
 const MAX_PARTNER_FILE_BYTES = 256 * 1024;
@@ -382,6 +383,14 @@ function buildFeed(root: string, partner: string, raw: RawFeed, path: Path, doc:
     }
   }
 
+  if (mapping && schema && Array.isArray(raw.pii) && raw.pii.length > 0) {
+    const samples = sampleFiles(root, { partner, id: raw.id }).map((file) => `${samplesFolder({ partner, id: raw.id })}/${file}`);
+    const known = piiCandidates({ mapping, schema, csv, sampleHeaders: sampleHeaders(root, partner, samples, csv) });
+    raw.pii.forEach((name, i) => {
+      const why = whyUnknownPii(name, known);
+      if (why) fail(['pii', i], why, name);
+    });
+  }
   if (raw.output?.mask && !raw.pii?.length) {
     r.report([...path, 'output', 'mask'], 'output.mask masks the pii fields and the feed names none: add pii, or remove output.mask', true);
   }
