@@ -21,6 +21,7 @@
  * (as JSONata does for every regex literal it meets) compiles each pattern once.
  */
 import { RE2JS, type Matcher } from 're2js';
+import { deterministicRegExp, testDeterministic } from './deterministic-regex.js';
 
 /** A pattern the linear-time engine cannot run, or not a valid pattern at all. */
 export class LinearRegexError extends Error {
@@ -54,6 +55,8 @@ export class LinearRegExp {
   private readonly program: RE2JS;
   private readonly groupCount: number;
   private readonly groupNames: readonly (readonly [string, number])[];
+  /** The same pattern on the native engine, where it provably cannot backtrack more than linearly (`test` only). */
+  private readonly native: RegExp | undefined;
   /** The matcher of the last input, reused while a caller walks one string with `lastIndex`. */
   private matcher: Matcher | undefined;
   private matcherInput: string | undefined;
@@ -66,6 +69,7 @@ export class LinearRegExp {
     this.program = compileProgram(source, this.flags);
     this.groupCount = this.program.groupCount();
     this.groupNames = Object.entries(this.program.namedGroups());
+    this.native = this.global ? undefined : deterministicRegExp(source, this.flags);
   }
 
   /** As `RegExp.prototype.exec`: the first match at or after `lastIndex` (global) or 0, with its groups. */
@@ -93,7 +97,7 @@ export class LinearRegExp {
 
   /** As `RegExp.prototype.test`. */
   test(input: string): boolean {
-    if (!this.global) return this.program.test(input);
+    if (!this.global) return (this.native && testDeterministic(this.native, input)) ?? this.program.test(input);
     return this.exec(input) !== null;
   }
 
