@@ -14,6 +14,8 @@ export const METRICS = {
   mappingCompilerErrors: 'MappingCompilerErrors',
   /** An error an attempt handled itself (a failed cleanup, a publication step tried again): see AttemptStep. */
   stepFailures: 'AttemptStepFailures',
+  /** Files whose header differs from the feed's configuration (HEADER_DRIFT): renamed, added, missing or reordered columns. */
+  headerDrift: 'HeaderDrift',
 } as const;
 
 /** Names of the events on the downstream bus. */

@@ -339,6 +339,7 @@ async function runAttempt(
       rowsOut: outcome.rowsOut,
       rowsRejected: outcome.rowsRejected,
       errors: outcome.errors,
+      ...(outcome.warnings ? { warnings: outcome.warnings } : {}),
       durationMs: outcome.durationMs,
       summaryKey: keys.summary,
       ...(published ? { outputKey: keys.output, manifestKey: keys.manifest } : {}),
@@ -406,6 +407,7 @@ export function summaryOf(outcome: FileOutcome, object: ObjectCreated, configHas
     errors: listedErrors(outcome.errors),
     durationMs: outcome.durationMs,
     ...(outcome.mappingFallbacks ? { mappingFallbacks: outcome.mappingFallbacks } : {}),
+    ...(outcome.warnings ? { warnings: outcome.warnings } : {}),
     configHash,
   };
 }
@@ -434,6 +436,7 @@ export async function sendEvent(deps: ProcessorDeps, config: FeedConfig, object:
     schema: `${config.partner}/${config.schemaFile}`,
     configHash: deps.configHash,
     errors: listedErrors(record.errors ?? []),
+    ...(record.warnings ? { warnings: record.warnings } : {}),
   });
   await deps.ledger.markEventSent(object);
 }

@@ -35,6 +35,9 @@ export function powertoolsTelemetry(logger: Logger, metrics: Metrics): Telemetry
         durationMs: o.durationMs,
         errors: listedErrors(o.errors),
       });
+      // `message` is the log line's own key in Powertools: the warning's text goes under `warning`.
+      for (const w of o.warnings ?? [])
+        logger.warn('header drift: the partner changed the header', { ...fields, code: w.code, warning: w.message });
       // One EMF document per file, dimensioned by partner and feed.
       metrics.addDimensions({ [METRICS.dimensions.partner]: result.feed.partner, [METRICS.dimensions.feed]: result.feed.id });
       metrics.addMetric(METRICS.filesByStatus(result.status), MetricUnit.Count, 1);
@@ -43,6 +46,7 @@ export function powertoolsTelemetry(logger: Logger, metrics: Metrics): Telemetry
       metrics.addMetric(METRICS.rowsRejected, MetricUnit.Count, o.rowsRejected);
       metrics.addMetric(METRICS.bytesIn, MetricUnit.Bytes, o.bytesIn);
       metrics.addMetric(METRICS.durationMs, MetricUnit.Milliseconds, o.durationMs);
+      metrics.addMetric(METRICS.headerDrift, MetricUnit.Count, o.warnings?.some((w) => w.code === 'HEADER_DRIFT') ? 1 : 0);
       const fallbacks = o.mappingFallbacks ?? [];
       metrics.addMetric(
         METRICS.mappingFallbacks,

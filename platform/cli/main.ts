@@ -127,6 +127,18 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     });
 
   program
+    .command('drift')
+    .description("the config change a file's drifted header calls for (its HEADER_DRIFT warning in the ledger), as a patch for git apply")
+    .argument('<key>', 'the object key of a file whose header drifted')
+    .addOption(stageOption())
+    .addOption(stateOption())
+    .addOption(rootOption())
+    .action(async (key: string, options: { stage?: string; state: string; root: string }) => {
+      const { runDriftCommand } = await import('./drift-command.js');
+      setExitCode(await runDriftCommand({ key, stage: options.stage, stateDir: resolve(options.state), root: resolve(options.root) }));
+    });
+
+  program
     .command('dev')
     .description('the local platform: embedded S3, SQS and DynamoDB, the real handler, an inbox and an outbox')
     .option('--once', 'process what is in the inbox, print a table and exit')

@@ -1,4 +1,5 @@
 import type { WriteStream } from 'node:tty';
+import type { FileWarning } from '../../lambdas/transformer/engine/header-drift.js';
 import type { FileError, RowError } from '../../lambdas/transformer/engine/outcome.js';
 import type { Progress } from '../../lambdas/transformer/engine/transform.js';
 
@@ -44,4 +45,9 @@ function mib(bytes: number): string {
 export function describeError(key: string, error: FileError | RowError): string {
   const where = error.line === undefined ? key : `${key} line ${error.line}`;
   return `${where}: ${error.message} [${error.code}]`;
+}
+
+/** `key line 1: the header differs from ... [HEADER_DRIFT]`, the one-line form of a warning. */
+export function describeWarning(key: string, warning: FileWarning): string {
+  return `${key} line ${warning.line}: ${warning.message} [${warning.code}]`;
 }

@@ -1,6 +1,6 @@
 import type { FileRecord, LedgerStatus } from '../../lambdas/transformer/ledger/file-ledger.js';
 import { openTargetOrReport } from './ledger-target.js';
-import { describeError } from './progress.js';
+import { describeError, describeWarning } from './progress.js';
 import { safeWriter } from './terminal.js';
 
 export interface StatusOptions {
@@ -212,6 +212,7 @@ export function toJson(r: FileRecord): Record<string, unknown> {
     duplicateOf: r.duplicateOf ?? null,
     configHash: r.configHash ?? null,
     errors: r.errors ?? [],
+    warnings: r.warnings ?? [],
     history: r.history,
   };
 }
@@ -226,6 +227,7 @@ function describeRecord(r: FileRecord, latest: boolean): string {
   if (r.rejectsKey) lines.push(`  rejects: ${r.rejectsKey}`);
   if (r.duplicateOf) lines.push(`  duplicate of version ${r.duplicateOf}`);
   for (const e of r.errors ?? []) lines.push(`  ${describeError(r.key, e)}`);
+  for (const w of r.warnings ?? []) lines.push(`  warning ${describeWarning(r.key, w)}`);
   for (const a of r.history) lines.push(`  attempt ${a.attempt}: ${a.startedAt} -> ${a.finishedAt ?? '...'} ${a.outcome} (${a.requestId})`);
   return `${lines.join('\n')}\n`;
 }

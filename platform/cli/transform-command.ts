@@ -8,7 +8,7 @@ import type { FileOutcome } from '../../lambdas/transformer/engine/outcome.js';
 import { compileFeed, transformFile } from '../../lambdas/transformer/engine/transform.js';
 import { loadPlatformConfig } from '../config/load-config.js';
 import { formatProblem } from '../config/problems.js';
-import { describeError, ProgressBar } from './progress.js';
+import { describeError, describeWarning, ProgressBar } from './progress.js';
 import { escapeControls, safeWriter } from './terminal.js';
 
 export interface TransformCommandOptions {
@@ -100,12 +100,14 @@ export async function runTransformCommand(options: TransformCommandOptions): Pro
     errors: outcome.errors,
     durationMs: outcome.durationMs,
     ...(outcome.mappingFallbacks ? { mappingFallbacks: outcome.mappingFallbacks } : {}),
+    ...(outcome.warnings ? { warnings: outcome.warnings } : {}),
   };
   if (options.summary) writeFileSync(options.summary, `${JSON.stringify(summary, null, 2)}\n`);
 
   err.write(
     `${outcome.status} ${feed.partner}/${feed.id} ${key}: ${outcome.rowsIn} rows in, ${outcome.rowsOut} out, ${outcome.rowsRejected} rejected (${outcome.durationMs} ms)\n`,
   );
+  for (const w of outcome.warnings ?? []) err.write(`  warning ${describeWarning(key, w)}\n`);
   for (const f of outcome.mappingFallbacks ?? []) {
     if (f.deferred > 0)
       err.write(

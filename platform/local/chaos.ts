@@ -526,6 +526,7 @@ function expectedSummary(outcome: FileOutcome, p: Planned, configHash: string): 
     rowsRejected: outcome.rowsRejected,
     errors: listedErrors(outcome.errors),
     ...(outcome.mappingFallbacks ? { mappingFallbacks: outcome.mappingFallbacks } : {}),
+    ...(outcome.warnings ? { warnings: outcome.warnings } : {}),
     configHash,
   };
 }

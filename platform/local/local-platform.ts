@@ -9,6 +9,7 @@ import { S3ObjectStore } from '../../lambdas/transformer/adapters/s3-object-stor
 import { compileFeeds } from '../../lambdas/transformer/compile-feeds.js';
 import { createHandler, type Telemetry } from '../../lambdas/transformer/create-handler.js';
 import type { ObjectCreated } from '../../lambdas/transformer/intake.js';
+import type { FileWarning } from '../../lambdas/transformer/engine/header-drift.js';
 import { DynamoDbFileLedger } from '../../lambdas/transformer/ledger/dynamodb-ledger.js';
 import { FINAL_STATUSES, type FileRecord } from '../../lambdas/transformer/ledger/file-ledger.js';
 import { listFeeds, type FeedConfig, type PlatformConfig } from '../../lambdas/transformer/model.js';
@@ -183,7 +184,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         log(
           `${result.status.padEnd(9)} ${`${result.feed.partner}/${result.feed.id}`.padEnd(20)} ${object.key}  ` +
             `${o.rowsIn} in, ${o.rowsOut} out, ${o.rowsRejected} rejected  (${o.durationMs} ms)` +
-            (o.errors[0] ? `  ${o.errors[0].code}: ${o.errors[0].message}` : ''),
+            (o.errors[0] ? `  ${o.errors[0].code}: ${o.errors[0].message}` : '') +
+            driftNote(o.warnings, object.key),
         );
       } else if (record) {
         log(
@@ -228,7 +230,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
             log(
               `${record.status.padEnd(9)} ${`${record.partner}/${record.feed}`.padEnd(20)} ${record.key}  ` +
                 `${record.rowsIn} in, ${record.rowsOut} out, ${record.rowsRejected} rejected  (${record.durationMs} ms, ${chunks} chunks)` +
-                (record.errors?.[0] ? `  ${record.errors[0].code}: ${record.errors[0].message}` : ''),
+                (record.errors?.[0] ? `  ${record.errors[0].code}: ${record.errors[0].message}` : '') +
+                driftNote(record.warnings, record.key),
             );
             const item = tracked.find((t) => t.object.key === input.object.key && t.object.sequencer === input.object.sequencer);
             if (item && !item.record) void refresh(item).catch((err: Error) => log(`outbox: ${err.message}`));
@@ -407,4 +410,11 @@ function listFiles(dir: string): string[] {
     else if (entry.isFile()) out.push(path);
   }
   return out.sort();
+}
+
+/** The status line's note on a drifted header: the patch is one command away. */
+function driftNote(warnings: readonly FileWarning[] | undefined, key: string): string {
+  return warnings?.some((w) => w.code === 'HEADER_DRIFT')
+    ? `  HEADER_DRIFT: the header changed; partner-etl drift ${key} prints the config change`
+    : '';
 }

@@ -1,4 +1,5 @@
 /** File statuses, error codes and the outcome of one file, as PRODUCT.md defines them. */
+import type { FileWarning } from './header-drift.js';
 
 export type FileStatus = 'SUCCEEDED' | 'PARTIAL' | 'FAILED' | 'DUPLICATE';
 
@@ -105,6 +106,8 @@ export interface FileOutcome {
   readonly durationMs: number;
   /** Expressions that fell back to the interpreter, with counts; absent when none did. */
   readonly mappingFallbacks?: readonly MappingFallback[];
+  /** Warnings that do not change the status (a drifted header); absent when there are none. */
+  readonly warnings?: readonly FileWarning[];
 }
 
 /** A data error that ends the file, carried by exception out of the decode or parse stage. */

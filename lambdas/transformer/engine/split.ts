@@ -208,7 +208,11 @@ export function combineChunks(
   const counts = { rowsIn, rowsOut, rowsRejected, bytesIn, durationMs: options.durationMs };
   const outcome = settleOutcome(config, key, counts, errors, fileError);
   const mappingFallbacks = mergeFallbacks(chunks.slice(0, chunksUsed).map((c) => c.mappingFallbacks));
-  return { outcome: mappingFallbacks.length > 0 ? { ...outcome, mappingFallbacks } : outcome, chunksUsed };
+  const warnings = chunks[0]?.warnings; // the first chunk reads the header
+  return {
+    outcome: { ...outcome, ...(mappingFallbacks.length > 0 ? { mappingFallbacks } : {}), ...(warnings ? { warnings } : {}) },
+    chunksUsed,
+  };
 }
 
 const FIELD_START = 0;

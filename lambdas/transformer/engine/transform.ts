@@ -5,6 +5,7 @@ import { findMappingColumnReads } from './column-reads.js';
 import { CsvTokenizer, type CsvRecord } from './csv-tokenizer.js';
 import { decodeStream } from './decode.js';
 import { fieldValues, maskFields, maskingOf, maskText } from './mask.js';
+import { describeHeaderDrift, detectHeaderDrift, type FileWarning } from './header-drift.js';
 import { compileMapping, FallbackCounter, MappingError, type CompiledMapping, type MappingOptions, type Row } from './mapping.js';
 import { FileLevelError, type FileError, type FileOutcome, type RowError, type RowErrorCode, type RowReject } from './outcome.js';
 import { RecordWriter } from './record-writer.js';
@@ -17,6 +18,8 @@ export interface CompiledFeed {
   readonly validate: RecordValidator;
   /** Columns a header must have: the declared `columns` and every column the mapping reads, less `optionalColumns`. */
   readonly requiredColumns: readonly RequiredColumn[];
+  /** Every column the mapping reads (found statically), optional ones included. */
+  readonly readColumns: readonly string[];
 }
 
 /** A column every file's header must have, and why. */
@@ -34,19 +37,21 @@ export function compileFeed(config: FeedConfig, options?: MappingOptions): Compi
     config,
     mapping: compileMapping(config.mapping, options),
     validate: compileValidator(config.schema, createSchemaAjv(undefined, { validateSchema: false })),
-    requiredColumns: requiredColumnsOf(config),
+    ...columnsOf(config),
   };
 }
 
-function requiredColumnsOf(config: FeedConfig): RequiredColumn[] {
+function columnsOf(config: FeedConfig): { requiredColumns: RequiredColumn[]; readColumns: string[] } {
   const declared = config.csv.columns ?? [];
   const optional = new Set(config.csv.optionalColumns ?? []);
-  const read = findMappingColumnReads(config.mapping).columns.filter((c) => !optional.has(c));
+  const readColumns = findMappingColumnReads(config.mapping).columns;
+  const read = readColumns.filter((c) => !optional.has(c));
   const readSet = new Set(read);
-  return [
+  const requiredColumns = [
     ...declared.map((name) => ({ name, declared: true, read: readSet.has(name) })),
     ...read.filter((name) => !declared.includes(name)).map((name) => ({ name, declared: false, read: true })),
   ];
+  return { requiredColumns, readColumns };
 }
 
 /** Engine bounds that are not part of a feed's config. */
@@ -122,6 +127,7 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
   // Personal data (`pii`): masked in the rejects, and in the output with `output.mask`.
   const masking = maskingOf(config);
   let piiColumns: number[] = [];
+  const warnings: FileWarning[] = [];
   let rowsIn = 0;
   let rowsOut = 0;
   let rowsRejected = 0;
@@ -137,7 +143,11 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
       fileError,
     );
     const mappingFallbacks = fallbacks.report();
-    return mappingFallbacks.length > 0 ? { ...outcome, mappingFallbacks } : outcome;
+    return {
+      ...outcome,
+      ...(mappingFallbacks.length > 0 ? { mappingFallbacks } : {}),
+      ...(warnings.length > 0 ? { warnings } : {}),
+    };
   };
 
   if (request.sizeBytes !== undefined && request.sizeBytes > maxBytes) {
@@ -215,6 +225,8 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
   const processRecord = (record: CsvRecord): FileError | undefined | Promise<FileError | undefined> => {
     if (columns === undefined) {
       const header = checkHeader(record, feed.requiredColumns);
+      const drift = headerDriftWarning(feed, record);
+      if (drift) warnings.push(drift);
       if ('code' in header) return header;
       columns = header.columns;
       protoColumn = columns.indexOf('__proto__');
@@ -339,6 +351,14 @@ export function settleOutcome(
 /** A pending write as a promise of nothing, or nothing when the sink took it at once. */
 function settled(wait: Promise<void> | undefined): Promise<undefined> | undefined {
   return wait ? wait.then(() => undefined) : undefined;
+}
+
+/** A HEADER_DRIFT warning when a readable header differs from the configuration. */
+export function headerDriftWarning(feed: CompiledFeed, record: CsvRecord): FileWarning | undefined {
+  if (record.error) return undefined;
+  const drift = detectHeaderDrift(record.fields, feed.config.csv, feed.readColumns);
+  if (!drift) return undefined;
+  return { code: 'HEADER_DRIFT', message: describeHeaderDrift(drift, feed.config.csv.columns !== undefined), line: record.line, drift };
 }
 
 /** Reads the header record: names must be unique, and the declared columns and those the mapping reads must all be there. */

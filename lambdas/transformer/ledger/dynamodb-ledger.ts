@@ -51,7 +51,7 @@ export class DynamoDbFileLedger implements FileLedger {
               'updatedAt = :now, gsi1pk = :g1pk, gsi1sk = if_not_exists(gsi1sk, :g1sk), gsi2pk = :g2pk, gsi2sk = :g2sk, expiresAt = :expires',
               'gsi3pk = if_not_exists(gsi3pk, :g3pk), gsi3sk = if_not_exists(gsi3sk, :g1sk)',
               '#history = list_append(if_not_exists(#history, :empty), :entry)',
-            ].join(', ') + ' REMOVE reprocessRequested, eventSent, provisional, splitRun',
+            ].join(', ') + ' REMOVE reprocessRequested, eventSent, provisional, splitRun, warnings',
           ConditionExpression:
             'attribute_not_exists(pk) OR #status = :received OR (#status = :processing AND leaseUntil < :nowMs) OR reprocessRequested = :true',
           ExpressionAttributeNames: { '#bucket': 'bucket', '#key': 'key', '#size': 'size', '#status': 'status', '#history': 'history' },
@@ -115,7 +115,7 @@ export class DynamoDbFileLedger implements FileLedger {
           Key: versionKey(object),
           // A last delivery's provisional FAILED is taken back: the split run records the final status.
           UpdateExpression:
-            'SET #status = :processing, splitRun = :run, leaseUntil = :lease, updatedAt = :now, gsi2pk = :g2pk, gsi2sk = :g2sk REMOVE provisional, errors, finishedAt',
+            'SET #status = :processing, splitRun = :run, leaseUntil = :lease, updatedAt = :now, gsi2pk = :g2pk, gsi2sk = :g2sk REMOVE provisional, errors, warnings, finishedAt',
           ConditionExpression: '(#status = :processing OR provisional = :true) AND attempts = :attempt',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
@@ -216,7 +216,7 @@ export class DynamoDbFileLedger implements FileLedger {
           UpdateExpression:
             [
               'SET #status = :status, finishedAt = :now, updatedAt = :now, configHash = :configHash',
-              'rowsIn = :rowsIn, rowsOut = :rowsOut, rowsRejected = :rowsRejected, errors = :errors, durationMs = :durationMs',
+              'rowsIn = :rowsIn, rowsOut = :rowsOut, rowsRejected = :rowsRejected, errors = :errors, warnings = :warnings, durationMs = :durationMs',
               'outputKey = :outputKey, manifestKey = :manifestKey, rejectsKey = :rejectsKey, summaryKey = :summaryKey, duplicateOf = :duplicateOf',
               `gsi2pk = :g2pk, gsi2sk = :g2sk, #history[${attempt - 1}].outcome = :status, #history[${attempt - 1}].finishedAt = :now`,
             ].join(', ') + ' REMOVE provisional',
@@ -233,6 +233,7 @@ export class DynamoDbFileLedger implements FileLedger {
             ':rowsOut': update.rowsOut,
             ':rowsRejected': update.rowsRejected,
             ':errors': listedErrors(update.errors),
+            ':warnings': update.warnings ?? null,
             ':durationMs': update.durationMs,
             ':outputKey': update.outputKey ?? null,
             ':manifestKey': update.manifestKey ?? null,

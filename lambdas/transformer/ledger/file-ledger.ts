@@ -1,3 +1,4 @@
+import type { FileWarning } from '../engine/header-drift.js';
 import type { FileError, FileStatus, RowError } from '../engine/outcome.js';
 import type { ObjectCreated } from '../intake.js';
 
@@ -30,6 +31,8 @@ export interface FileRecord extends Omit<ObjectCreated, 'time'> {
   readonly rowsOut?: number;
   readonly rowsRejected?: number;
   readonly errors?: readonly (FileError | RowError)[];
+  /** Warnings that did not change the status (HEADER_DRIFT); absent when there were none. */
+  readonly warnings?: readonly FileWarning[];
   readonly outputKey?: string;
   readonly manifestKey?: string;
   readonly rejectsKey?: string;
@@ -71,6 +74,7 @@ export interface FinalUpdate {
   readonly rowsOut: number;
   readonly rowsRejected: number;
   readonly errors: readonly (FileError | RowError)[];
+  readonly warnings?: readonly FileWarning[];
   readonly durationMs: number;
   readonly outputKey?: string;
   readonly manifestKey?: string;

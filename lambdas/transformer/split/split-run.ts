@@ -221,6 +221,7 @@ export async function reduceStep(deps: SplitDeps, run: PlannedRun): Promise<File
     rowsOut: outcome.rowsOut,
     rowsRejected: outcome.rowsRejected,
     errors: outcome.errors,
+    ...(outcome.warnings ? { warnings: outcome.warnings } : {}),
     durationMs: outcome.durationMs,
     summaryKey: keys.summary,
     // A split file's output is its manifest, which lists the parts in order.

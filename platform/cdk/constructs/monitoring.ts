@@ -28,7 +28,7 @@ export interface MonitoringProps {
 /**
  * Alarms and the dashboard. Platform alarms (function errors and throttles) go to the platform
  * topic; each feed's alarms (dead-letter queue not empty, oldest message too old, rejected-row ratio
- * over the feed's threshold) go to the platform topic and to its partner's topic, which mails the
+ * over the feed's threshold, a drifted header) go to the platform topic and to its partner's topic, which mails the
  * partner's `owner`. The dashboard has a row per partner.
  */
 export class Monitoring extends Construct {
@@ -116,6 +116,14 @@ export class Monitoring extends Construct {
           }).createAlarm(this, `${name}-RejectedRows`, {
             alarmDescription: `${feed.partner}/${feed.id}: more than ${feed.errors.maxRejectedPercent}% of rows rejected.`,
             threshold: feed.errors.maxRejectedPercent,
+            comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluationPeriods: 1,
+            treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          }),
+          // The partner changed the file's header (HEADER_DRIFT): the owner hears of it before a renamed column fails a file.
+          metric(METRICS.headerDrift).createAlarm(this, `${name}-HeaderDrift`, {
+            alarmDescription: `${feed.partner}/${feed.id}: a file's header differs from the feed's config; partner-etl drift <key> prints the change.`,
+            threshold: 0,
             comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             evaluationPeriods: 1,
             treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,

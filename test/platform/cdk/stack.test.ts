@@ -520,14 +520,26 @@ describe('encryption and durability', () => {
 });
 
 describe('monitoring', () => {
-  it('alarms on every dead-letter queue, oldest message age, rejected rows, function errors and throttles', () => {
+  it('alarms on every dead-letter queue, oldest message age, rejected rows, header drift, function errors and throttles', () => {
     const alarms = Object.keys(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(FEEDS.length * 3 + 2);
+    expect(alarms).toHaveLength(FEEDS.length * 4 + 2);
     for (const feed of FEEDS) {
-      for (const kind of ['DeadLetters', 'OldestMessage', 'RejectedRows']) {
+      for (const kind of ['DeadLetters', 'OldestMessage', 'RejectedRows', 'HeaderDrift']) {
         expect(alarms.some((a) => a.startsWith(`Monitoring${feed.partner}${feed.id}${kind}`))).toBe(true);
       }
     }
+    // A drifted header alerts the partner's owner: the alarm acts on the partner's topic, which mails the owner.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: [
+        Match.objectLike({
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({ MetricName: 'HeaderDrift', Dimensions: Match.arrayWith([{ Name: 'partner', Value: 'acme' }]) }),
+          }),
+        }),
+      ],
+      AlarmActions: Match.arrayWith([{ Ref: Match.stringLikeRegexp('^MonitoringAlertsacme') }]),
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'orders-team@example.com' });
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
@@ -551,6 +563,7 @@ describe('adding a partner', () => {
     expect(added.every((id) => /initech/i.test(id))).toBe(true);
     expect(added.map((id) => after[id]!.Type).sort()).toEqual(
       [
+        'AWS::CloudWatch::Alarm',
         'AWS::CloudWatch::Alarm',
         'AWS::CloudWatch::Alarm',
         'AWS::CloudWatch::Alarm',
