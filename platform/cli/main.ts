@@ -81,6 +81,20 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       },
     );
 
+  program
+    .command('preview')
+    .description(
+      'the first rows of a file through a feed: input cells, output fields, rejected rows with code and reason, how each expression runs',
+    )
+    .argument('<file>', 'the CSV file')
+    .requiredOption('--feed <partner/feed>', 'the feed whose config reads the file')
+    .option('--rows <n>', 'rows to show', parseRows, 20)
+    .addOption(rootOption())
+    .action(async (file: string, options: { feed: string; rows: number; root: string }) => {
+      const { runPreviewCommand } = await import('./preview-command.js');
+      setExitCode(await runPreviewCommand({ file, feed: options.feed, rows: options.rows, root: resolve(options.root) }));
+    });
+
   const stateOption = () => new Option('--state <dir>', "the local platform's state folder").default('./.partner-etl');
   const stageOption = () => new Option('--stage <stage>', 'a deployed stage (its stack outputs name the table and buckets)');
 

@@ -1,0 +1,42 @@
+import { existsSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { findFeed } from '../../lambdas/transformer/model.js';
+import { loadPlatformConfig } from '../config/load-config.js';
+import { formatProblem } from '../config/problems.js';
+import { previewFile, renderPreview } from '../onboarding/preview.js';
+import { safeWriter } from './terminal.js';
+
+export interface PreviewOptions {
+  readonly root: string;
+  readonly feed: string;
+  readonly file: string;
+  readonly rows: number;
+}
+
+/**
+ * `partner-etl preview --feed <partner>/<feed> FILE [--rows 20]`: the first rows through the feed as
+ * a table (rejected rows in red on a terminal, plain text otherwise), and how each expression runs.
+ * Nothing is written. Exit 0 when the rows are shown (rejected ones included), 1 when the file fails
+ * before its rows (a file-level error), 2 usage or config error.
+ */
+export async function runPreviewCommand(options: PreviewOptions): Promise<number> {
+  const err = safeWriter(process.stderr);
+  const { config, problems } = loadPlatformConfig(options.root);
+  const feed = findFeed(config, options.feed);
+  if (!feed) {
+    for (const p of problems.filter((p) => p.severity === 'error')) err.write(`${formatProblem(p)}\n`);
+    const known = config.partners.flatMap((p) => p.feeds.map((f) => `${p.id}/${f.id}`));
+    err.write(`partner-etl: no valid feed "${options.feed}" under ${options.root}; known feeds: ${known.join(', ') || 'none'}\n`);
+    return 2;
+  }
+  if (!existsSync(options.file) || !statSync(options.file).isFile()) {
+    err.write(`partner-etl: ${options.file}: no such file\n`);
+    return 2;
+  }
+  const key = `${feed.source.prefix}${basename(options.file)}`; // as transform binds it
+  const preview = await previewFile(feed, options.file, statSync(options.file).size, options.rows, key);
+  // Color only for a terminal that wants it (https://no-color.org); the text escapes every control character itself.
+  const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
+  process.stdout.write(renderPreview(preview, { color }));
+  return preview.fileError ? 1 : 0;
+}
