@@ -69,7 +69,7 @@ export async function previewFile(feed: FeedConfig, path: string, sizeBytes: num
     // A cut head may end inside its last record: the rows before it are whole.
     const complete = whole ? run.outcome.rowsIn : run.outcome.rowsIn - 1;
     if (complete >= rows || whole || run.outcome.status === 'FAILED' || headBytes >= MAX_HEAD_BYTES) {
-      return assemble(feed, bytes, run, Math.min(rows, complete), !whole || complete > rows);
+      return assemble(feed, bytes, run, Math.max(0, Math.min(rows, complete)), !whole || complete > rows);
     }
     headBytes = Math.min(sizeBytes, headBytes * 4, MAX_HEAD_BYTES);
   }
