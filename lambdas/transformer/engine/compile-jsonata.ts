@@ -27,7 +27,7 @@
  * compile time. `$error` always defers, so the row is rejected with the interpreter's message.
  */
 import jsonata from 'jsonata';
-import { compileDateFormatter, compileDateParser } from './date-pictures.js';
+import { compileDateFormatter, compileDateParser, isoUtc } from './date-pictures.js';
 import { LinearRegExp } from './linear-regex.js';
 import { compileNumberFormatter, roundHalfEven } from './number-pictures.js';
 
@@ -1000,7 +1000,7 @@ function isoTimestamp(millis: number): string {
   if (!Number.isInteger(millis) || millis < -62_167_219_200_000 || millis > 253_402_300_799_999) {
     return fallback('timestamp outside the ISO range');
   }
-  return new Date(millis).toISOString();
+  return isoUtc(millis);
 }
 
 /** The JSONata `$string` of a value (its `&` operands too). */

@@ -700,6 +700,9 @@ function integerMatcher(format: IntegerFormat): { regex: string; parse: (text: s
       regex += format.parseWidth ? `{${format.parseWidth}}` : '+';
       if (format.ordinal) regex += '(?:th|st|nd|rd)';
       const separators = format.regular ? undefined : (format.groupingSeparators as Separator[]);
+      // The regex captures ASCII digits only: without an ordinal suffix or other zero digit, removing
+      // the separators (never an ASCII digit) is a no-op, and the text goes to parseInt as it is.
+      if (!format.ordinal && format.zeroCode === 0x30) return { regex, parse: (value) => parseInt(value) };
       return {
         regex,
         parse: (value) => {
@@ -870,4 +873,37 @@ export function compileDateParser(picture: string): DateParser {
     if (c[Z] || c[z]) millis -= (c[Z] || c[z])! * 60 * 1000;
     return millis;
   };
+}
+
+const TWO_DIGITS = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
+
+/**
+ * `new Date(millis).toISOString()` for an integer `millis` from 0000-01-01 to 9999-12-31 (the
+ * caller checks the range), in arithmetic: the civil date from the day number (Howard Hinnant's
+ * `civil_from_days`), without a Date object. V8's toISOString took 1.7 us a value.
+ */
+export function isoUtc(millis: number): string {
+  const days = Math.floor(millis / millisInADay);
+  let rest = millis - days * millisInADay;
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const dayOfEra = z - era * 146_097;
+  const yearOfEra = Math.floor(
+    (dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365,
+  );
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const mp = Math.floor((5 * dayOfYear + 2) / 153);
+  const day = dayOfYear - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+  const hours = Math.floor(rest / 3_600_000);
+  rest -= hours * 3_600_000;
+  const minutes = Math.floor(rest / 60_000);
+  rest -= minutes * 60_000;
+  const seconds = Math.floor(rest / 1000);
+  const ms = rest - seconds * 1000;
+  return (
+    `${year < 1000 ? String(year).padStart(4, '0') : year}-${TWO_DIGITS[month]}-${TWO_DIGITS[day]}` +
+    `T${TWO_DIGITS[hours]}:${TWO_DIGITS[minutes]}:${TWO_DIGITS[seconds]}.${ms < 100 ? (ms < 10 ? '00' : '0') : ''}${ms}Z`
+  );
 }
