@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
-import iconv from 'iconv-lite';
 import type { Encoding } from '../model.js';
 import { FileLevelError } from './outcome.js';
+import { decodeSingleByte } from './single-byte.js';
 
 /** Limits the decoder enforces while it streams. */
 export interface DecodeOptions {
@@ -230,7 +230,7 @@ function singleByteDecoder(encoding: 'latin1' | 'windows-1252', lineAfter: (text
   let offset = startOffset;
   return {
     write(chunk) {
-      const text = iconv.decode(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), encoding);
+      const text = decodeSingleByte(chunk, encoding);
       // In a single-byte charset one byte is one character, so U+FFFD can only mean an undefined byte.
       const bad = text.indexOf('\ufffd');
       if (bad !== -1) {

@@ -11,12 +11,12 @@
  * physical line and the number of data records before it; the BOM, the `skipLines` preamble and the
  * header belong to the first chunk, and the header's column names go to every other chunk.
  */
-import iconv from 'iconv-lite';
 import type { Encoding, FeedConfig } from '../model.js';
 import { CsvTokenizer } from './csv-tokenizer.js';
 import { decodeStream, pickEncoding, SNIFF_BYTES } from './decode.js';
 import type { FileError, FileOutcome, RowError } from './outcome.js';
 import { mergeFallbacks } from './mapping.js';
+import { windows1252Byte } from './single-byte.js';
 import { checkHeader, DEFAULT_ENGINE_LIMITS, settleOutcome, type ChunkStart, type CompiledFeed } from './transform.js';
 
 /** Most chunks one file is planned into (Distributed Map runs at most 10,000 children at once). */
@@ -283,8 +283,7 @@ export class RecordBoundaryScanner {
       if (this.unitBytes === 2) return code;
       if (encoding === 'latin1') return code <= 0xff ? code : NEVER;
       if (encoding === 'windows-1252') {
-        const byte = iconv.encode(char, 'windows-1252');
-        return iconv.decode(byte, 'windows-1252') === char ? byte[0]! : NEVER;
+        return windows1252Byte(char) ?? NEVER;
       }
       if (code < 0x80) return code;
       const known = sequences.find((s) => s.bytes.equals(Buffer.from(char, 'utf8')));
