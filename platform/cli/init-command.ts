@@ -13,16 +13,15 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { parse as parseYaml } from 'yaml';
 import { findFeed, type FeedConfig } from '../../lambdas/transformer/model.js';
-import type { FileOutcome, RowReject } from '../../lambdas/transformer/engine/outcome.js';
-import { compileFeed, transformFile } from '../../lambdas/transformer/engine/transform.js';
+import type { FileOutcome } from '../../lambdas/transformer/engine/outcome.js';
 import { lineDiff } from '../config/golden-diff.js';
 import { loadPlatformConfig } from '../config/load-config.js';
 import { formatProblem } from '../config/problems.js';
 import partnerSchema from '../config/partner.schema.json' with { type: 'json' };
 import { describeDraft, draftFeed, formatJson, renderPartnerFile, type FeedDraft } from '../onboarding/draft-feed.js';
+import { runInMemory } from '../onboarding/run-in-memory.js';
 import { decodeSample, SniffError } from '../onboarding/sniff.js';
 import { safeWriter, type SafeWriter } from './terminal.js';
 
@@ -185,7 +184,7 @@ async function draftAndCheck(
     const partnerText = renderPartnerFile(existing, partner, feedId, meta, draft);
     const schemaText = `${formatJson(draft.schema)}\n`;
     const feed = loadDraft(options.root, partner, feedId, partnerText, schemaText);
-    const full = await runEngine(feed, bytes, `${feed.source.prefix}${basename(options.sample)}`);
+    const full = await runInMemory(feed, bytes, `${feed.source.prefix}${basename(options.sample)}`);
     const retype = full.rejects.flatMap((r) => {
       const column = draft.columns.find((c) => r.field === `/${c.output}`);
       return column && !textColumns.has(column.column) ? [column.column] : [];
@@ -207,7 +206,7 @@ async function draftAndCheck(
       for (const c of retype) textColumns.add(c);
       continue;
     }
-    const golden = await runEngine(feed, draft.goldenCsv, `${feed.source.prefix}${draft.goldenName}${draft.suffix}`);
+    const golden = await runInMemory(feed, draft.goldenCsv, `${feed.source.prefix}${draft.goldenName}${draft.suffix}`);
     const samples = `mappings/${partner}/${feedId}/samples`;
     const read = (file: string) => (existsSync(join(options.root, file)) ? readFileSync(join(options.root, file)) : undefined);
     const planned = (file: string, after: Buffer, shown: string): PlannedFile => {
@@ -256,35 +255,6 @@ function loadDraft(root: string, partner: string, feedId: string, partnerText: s
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
-}
-
-async function runEngine(
-  feed: FeedConfig,
-  bytes: Buffer,
-  key: string,
-): Promise<{ outcome: FileOutcome; output: Buffer; rejects: RowReject[] }> {
-  const output = collect();
-  const rejects = collect();
-  const outcome = await transformFile(compileFeed(feed), {
-    key,
-    input: Readable.from([bytes]),
-    output: output.stream,
-    rejects: rejects.stream,
-  });
-  const rejected = rejects
-    .bytes()
-    .toString('utf8')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as RowReject);
-  return { outcome, output: output.bytes(), rejects: rejected };
-}
-
-function collect(): { stream: PassThrough; bytes: () => Buffer } {
-  const stream = new PassThrough();
-  const chunks: Buffer[] = [];
-  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-  return { stream, bytes: () => Buffer.concat(chunks) };
 }
 
 /** The golden CSV as text for the diff (it keeps the partner's encoding on disk). */

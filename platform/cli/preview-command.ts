@@ -1,9 +1,6 @@
-import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { findFeed } from '../../lambdas/transformer/model.js';
-import { loadPlatformConfig } from '../config/load-config.js';
-import { formatProblem } from '../config/problems.js';
 import { previewFile, renderPreview } from '../onboarding/preview.js';
+import { feedAndFileOrReport } from './find-feed.js';
 import { safeWriter } from './terminal.js';
 
 export interface PreviewOptions {
@@ -21,20 +18,11 @@ export interface PreviewOptions {
  */
 export async function runPreviewCommand(options: PreviewOptions): Promise<number> {
   const err = safeWriter(process.stderr);
-  const { config, problems } = loadPlatformConfig(options.root);
-  const feed = findFeed(config, options.feed);
-  if (!feed) {
-    for (const p of problems.filter((p) => p.severity === 'error')) err.write(`${formatProblem(p)}\n`);
-    const known = config.partners.flatMap((p) => p.feeds.map((f) => `${p.id}/${f.id}`));
-    err.write(`partner-etl: no valid feed "${options.feed}" under ${options.root}; known feeds: ${known.join(', ') || 'none'}\n`);
-    return 2;
-  }
-  if (!existsSync(options.file) || !statSync(options.file).isFile()) {
-    err.write(`partner-etl: ${options.file}: no such file\n`);
-    return 2;
-  }
+  const found = feedAndFileOrReport(options.root, options.feed, options.file, err);
+  if (!found) return 2;
+  const { feed, sizeBytes } = found;
   const key = `${feed.source.prefix}${basename(options.file)}`; // as transform binds it
-  const preview = await previewFile(feed, options.file, statSync(options.file).size, options.rows, key);
+  const preview = await previewFile(feed, options.file, sizeBytes, options.rows, key);
   // Color only for a terminal that wants it (https://no-color.org); the text escapes every control character itself.
   const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
   process.stdout.write(renderPreview(preview, { color }));

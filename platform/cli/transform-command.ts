@@ -3,11 +3,9 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { Writable } from 'node:stream';
-import { findFeed } from '../../lambdas/transformer/model.js';
 import type { FileOutcome } from '../../lambdas/transformer/engine/outcome.js';
 import { compileFeed, transformFile } from '../../lambdas/transformer/engine/transform.js';
-import { loadPlatformConfig } from '../config/load-config.js';
-import { formatProblem } from '../config/problems.js';
+import { feedAndFileOrReport } from './find-feed.js';
 import { describeError, describeWarning, ProgressBar } from './progress.js';
 import { escapeControls, safeWriter } from './terminal.js';
 
@@ -31,20 +29,9 @@ const PROGRESS_MIN_BYTES = 4 * 1024 * 1024;
  */
 export async function runTransformCommand(options: TransformCommandOptions): Promise<number> {
   const err = safeWriter(process.stderr);
-  const { config, problems } = loadPlatformConfig(options.root);
-  const feed = findFeed(config, options.feed);
-  if (!feed) {
-    const errors = problems.filter((p) => p.severity === 'error');
-    for (const p of errors) err.write(`${formatProblem(p)}\n`);
-    const known = config.partners.flatMap((p) => p.feeds.map((f) => `${p.id}/${f.id}`));
-    err.write(`partner-etl: no valid feed "${options.feed}" under ${options.root}; known feeds: ${known.join(', ') || 'none'}\n`);
-    return 2;
-  }
-  if (!existsSync(options.file) || !statSync(options.file).isFile()) {
-    err.write(`partner-etl: ${options.file}: no such file\n`);
-    return 2;
-  }
-  const sizeBytes = statSync(options.file).size;
+  const found = feedAndFileOrReport(options.root, options.feed, options.file, err);
+  if (!found) return 2;
+  const { feed, sizeBytes } = found;
   const key = options.key ?? `${feed.source.prefix}${basename(options.file)}`;
 
   // Output is written aside and published only if the file does not fail: renamed into place when

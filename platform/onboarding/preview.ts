@@ -6,15 +6,16 @@
  * bytes through the engine's decoder and tokenizer give the cells. Nothing is written anywhere.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { compileJsonata } from '../../lambdas/transformer/engine/compile-jsonata.js';
-import { CsvTokenizer, type CsvRecord } from '../../lambdas/transformer/engine/csv-tokenizer.js';
+import { tokenizerFor, type CsvRecord } from '../../lambdas/transformer/engine/csv-tokenizer.js';
 import { decodeStream, pickEncoding } from '../../lambdas/transformer/engine/decode.js';
 import type { FileWarning } from '../../lambdas/transformer/engine/header-drift.js';
-import type { FileError, FileOutcome, RowReject } from '../../lambdas/transformer/engine/outcome.js';
-import { compileFeed, DEFAULT_ENGINE_LIMITS, transformFile } from '../../lambdas/transformer/engine/transform.js';
+import type { FileError, FileOutcome } from '../../lambdas/transformer/engine/outcome.js';
+import { DEFAULT_ENGINE_LIMITS } from '../../lambdas/transformer/engine/transform.js';
 import type { Encoding, FeedConfig } from '../../lambdas/transformer/model.js';
 import { escapeControls } from '../cli/terminal.js';
+import { runInMemory, type InMemoryRun } from './run-in-memory.js';
 
 /** One data row of the preview. */
 export interface PreviewRow {
@@ -55,7 +56,7 @@ export const MAX_HEAD_BYTES = 64 * 1024 * 1024;
 /** Runs the first `rows` rows of the file at `path` (of `sizeBytes`) through the feed; `key` is bound as `$source.key`. */
 export async function previewFile(feed: FeedConfig, path: string, sizeBytes: number, rows: number, key: string): Promise<Preview> {
   // Every row is shown, so the rejected share never fails the preview.
-  const compiled = compileFeed({ ...feed, errors: { maxRejectedPercent: 100 } });
+  const showAll = { ...feed, errors: { maxRejectedPercent: 100 } };
   let headBytes = Math.min(sizeBytes, FIRST_HEAD_BYTES);
   for (;;) {
     const whole = headBytes >= sizeBytes;
@@ -65,7 +66,7 @@ export async function previewFile(feed: FeedConfig, path: string, sizeBytes: num
       headBytes = Math.min(sizeBytes, headBytes * 4, MAX_HEAD_BYTES); // no line break yet: a cut would split a character
       continue;
     }
-    const run = await runEngine(compiled, bytes, key);
+    const run = await runInMemory(showAll, bytes, key);
     // A cut head may end inside its last record: the rows before it are whole.
     const complete = whole ? run.outcome.rowsIn : run.outcome.rowsIn - 1;
     if (complete >= rows || whole || run.outcome.status === 'FAILED' || headBytes >= MAX_HEAD_BYTES) {
@@ -110,47 +111,10 @@ export function cutAfterLastLineBreak(bytes: Buffer, declared: Encoding): Buffer
   return at < 0 ? bytes : bytes.subarray(0, at + 1);
 }
 
-interface EngineRun {
-  readonly outcome: FileOutcome;
-  readonly output: string;
-  readonly rejects: RowReject[];
-}
-
-async function runEngine(feed: ReturnType<typeof compileFeed>, bytes: Buffer, key: string): Promise<EngineRun> {
-  const output = collect();
-  const rejects = collect();
-  const outcome = await transformFile(feed, {
-    key,
-    input: Readable.from([bytes]),
-    output: output.stream,
-    rejects: rejects.stream,
-  });
-  const rejected = rejects
-    .text()
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as RowReject);
-  return { outcome, output: output.text(), rejects: rejected };
-}
-
-function collect(): { stream: PassThrough; text: () => string } {
-  const stream = new PassThrough();
-  const chunks: Buffer[] = [];
-  stream.on('data', (c: Buffer) => chunks.push(c));
-  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
-}
-
 /** The engine's records (header first when the feed has one), from the same bytes through the engine's decoder and tokenizer. */
 async function tokenize(feed: FeedConfig, bytes: Buffer, limit: number): Promise<CsvRecord[]> {
   const csv = feed.csv;
-  const tokenizer = new CsvTokenizer({
-    delimiter: csv.delimiter,
-    quote: csv.quote,
-    escape: csv.escape,
-    trim: csv.trim,
-    skipLines: csv.skipLines,
-    maxRecordChars: DEFAULT_ENGINE_LIMITS.maxRecordChars,
-  });
+  const tokenizer = tokenizerFor(csv, DEFAULT_ENGINE_LIMITS.maxRecordChars);
   const records: CsvRecord[] = [];
   for await (const text of decodeStream(Readable.from([bytes]), { encoding: csv.encoding, maxBytes: Number.MAX_SAFE_INTEGER })) {
     records.push(...tokenizer.push(text));
@@ -160,7 +124,7 @@ async function tokenize(feed: FeedConfig, bytes: Buffer, limit: number): Promise
   return records.slice(0, limit);
 }
 
-async function assemble(feed: FeedConfig, bytes: Buffer, run: EngineRun, shown: number, more: boolean): Promise<Preview> {
+async function assemble(feed: FeedConfig, bytes: Buffer, run: InMemoryRun, shown: number, more: boolean): Promise<Preview> {
   const expressions = expressionStatuses(feed, run.outcome);
   const warnings = run.outcome.warnings ?? [];
   const fileError = run.outcome.status === 'FAILED' ? (run.outcome.errors[0] as FileError) : undefined;
@@ -169,7 +133,7 @@ async function assemble(feed: FeedConfig, bytes: Buffer, run: EngineRun, shown: 
   const records = await tokenize(feed, bytes, shown + headed);
   const columns = feed.csv.header ? (records[0]?.fields ?? []) : (feed.csv.columns ?? []);
   const rejects = new Map(run.rejects.map((r) => [r.record, r]));
-  const outputs = parseOutput(run.output, feed.output.format);
+  const outputs = parseOutput(run.output.toString('utf8'), feed.output.format);
   let next = 0;
   const rows = records.slice(headed).map((record, i): PreviewRow => {
     const number = i + 1;

@@ -11,6 +11,7 @@
  * CR, mixed freely; empty lines are skipped; a quote inside an unquoted field is kept as data (as
  * csv-parse's `relax_quotes`, papaparse and Python's csv do).
  */
+import type { CsvConfig } from '../model.js';
 
 export interface TokenizerOptions {
   readonly delimiter: string;
@@ -36,6 +37,18 @@ export interface CsvRecord {
   readonly raw: string;
   /** Set when the record is malformed; its fields are then not to be trusted. */
   readonly error?: string;
+}
+
+/** The tokenizer a feed's `csv` settings call for, reading a file from its start. */
+export function tokenizerFor(csv: CsvConfig, maxRecordChars: number): CsvTokenizer {
+  return new CsvTokenizer({
+    delimiter: csv.delimiter,
+    quote: csv.quote,
+    escape: csv.escape,
+    trim: csv.trim,
+    skipLines: csv.skipLines,
+    maxRecordChars,
+  });
 }
 
 /** How much of an oversized record is kept for the rejects file. */

@@ -12,7 +12,7 @@
  * header belong to the first chunk, and the header's column names go to every other chunk.
  */
 import type { Encoding, FeedConfig } from '../model.js';
-import { CsvTokenizer } from './csv-tokenizer.js';
+import { tokenizerFor } from './csv-tokenizer.js';
 import { decodeStream, pickEncoding, SNIFF_BYTES } from './decode.js';
 import type { FileError, FileOutcome, RowError } from './outcome.js';
 import { mergeFallbacks } from './mapping.js';
@@ -145,14 +145,7 @@ export async function planSplit(
 /** Reads the header record with the engine's own decoder and tokenizer: the columns, or why the file is not split. */
 async function readHeader(feed: CompiledFeed, bytes: Buffer): Promise<readonly string[] | string> {
   const csv = feed.config.csv;
-  const tokenizer = new CsvTokenizer({
-    delimiter: csv.delimiter,
-    quote: csv.quote,
-    escape: csv.escape,
-    trim: csv.trim,
-    skipLines: csv.skipLines,
-    maxRecordChars: DEFAULT_ENGINE_LIMITS.maxRecordChars,
-  });
+  const tokenizer = tokenizerFor(csv, DEFAULT_ENGINE_LIMITS.maxRecordChars);
   try {
     for await (const text of decodeStream(once(bytes), { encoding: csv.encoding, maxBytes: Number.MAX_SAFE_INTEGER })) tokenizer.push(text);
   } catch (err) {
