@@ -18,7 +18,9 @@
  * - `ajvRegExp`: Ajv's `code.regExp` option.
  * - `checkLinearRegex(source, flags)`: the refusal message for a pattern, or `undefined` when it runs.
  * Compiled programs are cached by pattern and flags, so building a `LinearRegExp` per evaluation
- * (as JSONata does for every regex literal it meets) compiles each pattern once.
+ * (as JSONata does for every regex literal it meets) compiles each pattern once. A non-global
+ * `test` of a pattern whose backtracking is provably linear (the usual schema `pattern`) runs on a
+ * native `RegExp` with RE2's meaning (deterministic-regex.ts), 10-30x faster than re2js.
  */
 import { RE2JS, type Matcher } from 're2js';
 import { deterministicRegExp, testDeterministic } from './deterministic-regex.js';
