@@ -3,6 +3,7 @@
  * `platform/config`; the Lambda receives them, already validated, in a bundle built at synth time.
  * Nothing here reads files or knows about YAML or AWS.
  */
+import type { ScheduleConfig } from './schedule.js';
 
 /** Encodings a feed may declare. A byte-order mark in the file always wins over the declaration. */
 export const ENCODINGS = ['utf-8', 'utf-16le', 'utf-16be', 'latin1', 'windows-1252'] as const;
@@ -68,6 +69,8 @@ export interface FeedConfig {
   readonly concurrency: number;
   /** Files above `aboveMiB` run as chunks of about `chunkMiB` (Step Functions Distributed Map). */
   readonly split?: SplitConfig;
+  /** When a file is expected: a feed whose deadline passes with no file is overdue (schedule.ts). */
+  readonly schedule?: ScheduleConfig;
 }
 
 export interface SplitConfig {

@@ -5,10 +5,12 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { PlatformBundle } from '../../lambdas/transformer/bundle.js';
 import { listFeeds } from '../../lambdas/transformer/model.js';
+import { scheduledFeeds } from '../../lambdas/transformer/overdue.js';
 import { FeedAccess } from './constructs/feed-access.js';
 import { FeedQueue } from './constructs/feed-queue.js';
 import { FileLedgerTable } from './constructs/file-ledger-table.js';
 import { Monitoring } from './constructs/monitoring.js';
+import { OverdueChecks } from './constructs/overdue-checks.js';
 import { PartnerUpload } from './constructs/partner-upload.js';
 import { SftpServer, sftpUserName } from './constructs/partner-sftp.js';
 import { PlatformKey } from './constructs/platform-key.js';
@@ -150,6 +152,22 @@ export class PartnerEtlStack extends Stack {
       encryptionKey: key,
       dashboardName: `partner-etl-${props.stage}`,
     });
+
+    // Only when some feed declares a schedule: its deadlines checked by EventBridge Scheduler.
+    const scheduled = scheduledFeeds(listFeeds(config));
+    if (scheduled.length > 0) {
+      new OverdueChecks(this, 'OverdueChecks', {
+        bundle: props.bundle,
+        feeds: scheduled,
+        ledgerTable: ledger,
+        eventBus: bus,
+        encryptionKey: key,
+        partnerTopics: monitoring.partnerTopics,
+        platformTopic: monitoring.alarmTopic,
+        logRetention: prod ? logs.RetentionDays.ONE_YEAR : logs.RetentionDays.ONE_MONTH,
+        removalPolicy,
+      });
+    }
 
     new CfnOutput(this, STACK_OUTPUTS.inboundBucket, {
       value: inbound.bucketName,

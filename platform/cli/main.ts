@@ -107,9 +107,11 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--status <status>', 'RECEIVED, PROCESSING, SUCCEEDED, PARTIAL, FAILED or DUPLICATE')
     .option('--since <when>', '30m, 24h, 7d or an ISO date (default: the last 31 days)')
     .option('--summary', 'files, rows and rejects per partner and feed, with failure counts')
+    .option('--overdue', "scheduled feeds whose latest deadline passed with no file (reads the feeds' schedules from --root)")
     .option('--json', 'print JSON: an array of file records, or of feed summaries')
     .addOption(stageOption())
     .addOption(stateOption())
+    .option('--root <dir>', "with --overdue: the config folder (default: the local platform's last --root, else this repository)")
     .action(
       async (
         key: string | undefined,
@@ -119,13 +121,24 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
           status?: string;
           since?: string;
           summary?: boolean;
+          overdue?: boolean;
           json?: boolean;
           stage?: string;
           state: string;
+          root?: string;
         },
       ) => {
         const { runStatusCommand } = await import('./status-command.js');
-        setExitCode(await runStatusCommand({ ...options, key, stateDir: resolve(options.state) }));
+        const stateDir = resolve(options.state);
+        let overdue;
+        if (options.overdue) {
+          // Only the schedules need the partner files; everything else status prints comes from the ledger.
+          const { requireValidConfig } = await import('../config/load-config.js');
+          const { rememberedRoot } = await import('../local/state.js');
+          const root = resolve(options.root ?? (options.stage ? undefined : rememberedRoot(stateDir)) ?? REPO_ROOT);
+          overdue = { root, config: requireValidConfig(root) };
+        }
+        setExitCode(await runStatusCommand({ ...options, key, stateDir, overdue }));
       },
     );
 

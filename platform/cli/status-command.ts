@@ -1,4 +1,6 @@
 import type { FileRecord, LedgerStatus } from '../../lambdas/transformer/ledger/file-ledger.js';
+import { listFeeds, type PlatformConfig } from '../../lambdas/transformer/model.js';
+import { checkOverdue, scheduledFeeds, type OverdueFeed } from '../../lambdas/transformer/overdue.js';
 import { openTargetOrReport } from './ledger-target.js';
 import { describeError, describeWarning } from './progress.js';
 import { safeWriter } from './terminal.js';
@@ -12,6 +14,8 @@ export interface StatusOptions {
   readonly json?: boolean;
   /** Files, rows and rejects per partner and feed instead of one line per file. */
   readonly summary?: boolean;
+  /** The scheduled feeds whose latest deadline passed with no file received in its window. */
+  readonly overdue?: { readonly config: PlatformConfig; readonly root: string };
   readonly stage?: string;
   readonly stateDir: string;
 }
@@ -68,6 +72,29 @@ export async function runStatusCommand(options: StatusOptions): Promise<number> 
           )}\n`,
         );
       else history.forEach((record, i) => out.write(describeRecord(record, i === history.length - 1)));
+      return 0;
+    }
+    if (options.overdue) {
+      const feeds = scheduledFeeds(listFeeds(options.overdue.config)).filter(
+        (f) => (!options.partner || f.partner === options.partner) && (!feed || (f.partner === feed.partner && f.id === feed.feed)),
+      );
+      const now = new Date();
+      const late: OverdueFeed[] = [];
+      for (const f of feeds) {
+        const overdue = await checkOverdue(target.ledger, f, now);
+        if (overdue) late.push(overdue);
+      }
+      if (options.json) out.write(`${JSON.stringify(late, null, 2)}\n`);
+      else if (feeds.length === 0) out.write(`No feed in ${options.overdue.root} declares a schedule.\n`);
+      else if (late.length === 0)
+        out.write(
+          `No feed is overdue: ${feeds.length === 1 ? 'the scheduled feed has' : `each of the ${feeds.length} scheduled feeds has`} a file in its latest window.\n`,
+        );
+      for (const o of options.json ? [] : late) {
+        out.write(
+          `OVERDUE ${`${o.partner}/${o.feed}`.padEnd(22)} due by ${o.deadline}, no file under ${o.prefix} since ${o.windowStart}  (${o.schedule})\n`,
+        );
+      }
       return 0;
     }
     const records = await target.ledger.list({

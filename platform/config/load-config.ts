@@ -19,6 +19,7 @@ import { compileExpression, ExpressionSyntaxError } from '../../lambdas/transfor
 import { checkSchema } from '../../lambdas/transformer/engine/schema.js';
 import { ajvRegExp, LinearRegexError } from '../../lambdas/transformer/engine/linear-regex.js';
 import partnerSchema from './partner.schema.json' with { type: 'json' };
+import { parseSchedule, type RawSchedule, type ScheduleConfig } from '../../lambdas/transformer/schedule.js';
 import { checkProducedFields, fieldTree, expressionTree } from './required-fields.js';
 import { ConfigError, sortProblems, type ConfigProblem } from './problems.js';
 import { sampleFiles, samplesFolder } from './golden.js';
@@ -307,6 +308,7 @@ interface RawFeed {
   maxFileMiB?: number;
   concurrency?: number;
   split?: { aboveMiB: number; chunkMiB?: number };
+  schedule?: RawSchedule;
 }
 
 interface Reporter {
@@ -417,7 +419,15 @@ function buildFeed(root: string, partner: string, raw: RawFeed, path: Path, doc:
     );
   }
   const withSplit = split ? { ...base, split } : base;
-  return raw.description === undefined ? withSplit : { ...withSplit, description: raw.description };
+  let schedule: ScheduleConfig | undefined;
+  if (raw.schedule) {
+    const parsed = parseSchedule(raw.schedule);
+    for (const p of parsed.problems) fail(['schedule', ...(p.key ? [p.key] : [])], p.message, p.value);
+    if (!parsed.schedule) return undefined;
+    schedule = parsed.schedule;
+  }
+  const withSchedule = schedule ? { ...withSplit, schedule } : withSplit;
+  return raw.description === undefined ? withSchedule : { ...withSchedule, description: raw.description };
 }
 
 function buildCsv(raw: NonNullable<RawFeed['csv']>, fail: (p: Path, message: string, value?: unknown) => void): CsvConfig {

@@ -24,6 +24,7 @@ import { startEmulators, type Emulators } from './emulators.js';
 import { startPollers } from './pollers.js';
 import { startSplitPool } from './split-pool.js';
 import { matchesPattern } from './event-pattern.js';
+import { startOverdueWatch, SYSTEM_CLOCK, type Clock } from './overdue-watch.js';
 import { withPortFaults, type PortFaults } from './port-faults.js';
 import { createBuckets, createLedgerTable } from './provision.js';
 import { nextSequencer, objectCreatedEvent } from './s3-events.js';
@@ -47,6 +48,8 @@ export interface LocalPlatformOptions {
   readonly ports?: { readonly s3Sqs?: number; readonly dynamodb?: number };
   /** Worker threads running the chunks of split files (default: one per core). */
   readonly splitWorkers?: number;
+  /** The clock of the overdue checks (tests pass a fake one); the system clock by default. */
+  readonly clock?: Clock;
 }
 
 /** One upload the platform made, and what became of it. */
@@ -264,6 +267,14 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     };
   };
   let runtime = await startRuntime(initialConfig);
+  // EventBridge Scheduler's part: each scheduled feed checked at its deadlines.
+  const overdueWatch = startOverdueWatch({
+    feeds: () => listFeeds(runtime.config),
+    ledger,
+    events,
+    clock: options.clock ?? SYSTEM_CLOCK,
+    log,
+  });
 
   const refreshing = new Map<Tracked, Promise<void>>();
   const refresh = (item: Tracked): Promise<void> => {
@@ -360,6 +371,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     if (createBundle(config).configHash === previousHash) return { kind: 'unchanged', configHash: previousHash };
     await runtime.stop();
     runtime = await startRuntime(config);
+    overdueWatch.reschedule();
     publishState();
     return { kind: 'applied', configHash: runtime.configHash, previousHash, feeds: listFeeds(config).length };
   };
@@ -392,6 +404,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     },
     async stop() {
       await turn;
+      await overdueWatch.stop();
       await runtime.stop();
       clearState(options.stateDir);
       await emulators.stop();

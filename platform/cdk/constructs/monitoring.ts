@@ -33,6 +33,8 @@ export interface MonitoringProps {
  */
 export class Monitoring extends Construct {
   readonly alarmTopic: sns.Topic;
+  /** Partner id -> the topic that mails the partner's owner. */
+  readonly partnerTopics: ReadonlyMap<string, sns.Topic>;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
@@ -64,6 +66,7 @@ export class Monitoring extends Construct {
       topic.addSubscription(new subscriptions.EmailSubscription(partner.owner));
       partnerTopics.set(partner.id, topic);
     }
+    this.partnerTopics = partnerTopics;
 
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: props.dashboardName });
     dashboard.addWidgets(

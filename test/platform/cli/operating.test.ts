@@ -3,7 +3,11 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeConfigRoot, validFiles, VALID_PARTNER } from '../../support/config-root.js';
+import { DynamoDbFileLedger } from '../../../lambdas/transformer/ledger/dynamodb-ledger.js';
+import { startEmulators } from '../../../platform/local/emulators.js';
+import { createLedgerTable } from '../../../platform/local/provision.js';
+import { dynamoDataPath, LOCAL_NAMES } from '../../../platform/local/state.js';
+import { makeConfigRoot, validFiles, VALID_PARTNER, VALID_SCHEMA } from '../../support/config-root.js';
 
 const REPO = join(import.meta.dirname, '../../..');
 const BIN = join(REPO, 'platform/cli/partner-etl.mjs');
@@ -160,4 +164,55 @@ describe('partner-etl dev (watching partners/ and mappings/)', () => {
     expect(stderr).not.toMatch(STACK_LINE);
     expect(readFileSync(join(dir, 'outbox/events.ndjson'), 'utf8').trim().split('\n')).toHaveLength(3);
   }, 240_000);
+});
+
+describe('partner-etl status --overdue', () => {
+  it('lists the scheduled feeds whose latest deadline passed with no file received in its window', async () => {
+    const now = Date.now();
+    const by = new Date(Math.floor((now - 30 * 60_000) / 60_000) * 60_000); // half an hour ago, on the minute
+    const hhmm = by.toISOString().slice(11, 16);
+    const partner = (id: string, schedule: string) =>
+      VALID_PARTNER.replace(/acme/g, id).replace('output:\n      dataset: orders\n', `output:\n      dataset: orders\n${schedule}`);
+    const scheduled = `    schedule:\n      every: day\n      by: "${hhmm}"\n      timezone: UTC\n`;
+    const root = makeConfigRoot({
+      'partners/acme.yaml': partner('acme', scheduled),
+      'mappings/acme/orders.schema.json': VALID_SCHEMA,
+      'partners/globex.yaml': partner('globex', scheduled),
+      'mappings/globex/orders.schema.json': VALID_SCHEMA,
+      'partners/initech.yaml': partner('initech', ''),
+      'mappings/initech/orders.schema.json': VALID_SCHEMA,
+    });
+    // acme's file arrived an hour ago, inside the window its deadline closed; globex sent nothing
+    const stateDir = tmp('overdue');
+    const emulators = await startEmulators({ dynamoPath: dynamoDataPath(stateDir) });
+    try {
+      await createLedgerTable(emulators.dynamodb, LOCAL_NAMES.tableName);
+      const ledger = new DynamoDbFileLedger(emulators.dynamodb, LOCAL_NAMES.tableName, () => new Date(now - 3_600_000));
+      const object = { bucket: LOCAL_NAMES.buckets.inbound, key: 'acme/orders/day.csv', etag: 'e', size: 9, sequencer: '1', time: '' };
+      await ledger.claim(object, { partner: 'acme', feed: 'orders', requestId: 'r', leaseMs: 1000 });
+    } finally {
+      await emulators.stop();
+    }
+    const r = cli(['status', '--overdue', '--state', stateDir, '--root', root], tmp('cwd'));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const windowStart = new Date(by.getTime() - 86_400_000).toISOString();
+    expect(r.stdout).toBe(
+      `OVERDUE globex/orders          due by ${by.toISOString()}, no file under globex/orders/ since ${windowStart}  (every day by ${hhmm} (UTC))\n`,
+    );
+    const json = JSON.parse(cli(['status', '--overdue', '--json', '--state', stateDir, '--root', root], tmp('cwd')).stdout);
+    expect(json).toEqual([
+      {
+        partner: 'globex',
+        feed: 'orders',
+        schedule: `every day by ${hhmm} (UTC)`,
+        deadline: by.toISOString(),
+        windowStart,
+        prefix: 'globex/orders/',
+      },
+    ]);
+    expect(cli(['status', '--overdue', '--feed', 'acme/orders', '--state', stateDir, '--root', root], tmp('cwd')).stdout).toBe(
+      'No feed is overdue: the scheduled feed has a file in its latest window.\n',
+    );
+  }, 120_000);
 });
