@@ -82,7 +82,7 @@ describe('defaults and model', () => {
 describe('problems, each with file, line, column, message and value', () => {
   it('reports an unknown key with the keys allowed there', () => {
     expect(withPartner(VALID_PARTNER.replace('    schema:', '    shema: x.json\n    schema:'))).toEqual([
-      'partners/acme.yaml:13:5: unknown key "shema" in feeds[0]; allowed here: id, description, source, csv, mapping, mappingFile, schema, output, pii, errors, maxFileMiB, concurrency, split ("shema")',
+      'partners/acme.yaml:13:5: unknown key "shema" in feeds[0]; allowed here: id, description, source, csv, mapping, mappingFile, schema, output, pii, errors, maxFileMiB, concurrency, split, schedule ("shema")',
     ]);
   });
 
