@@ -14,6 +14,9 @@ export function rejectsPrefix(feed: FeedConfig): string {
   return `${feed.partner}/${feed.id}/`;
 }
 
+/** The partner-facing files of a reject report (the CSV to fix, the summary as text and HTML): what a partner may read. */
+export const REJECT_REPORT_SUFFIXES = ['.rejects.csv', '.rejects-summary.txt', '.rejects-summary.html'] as const;
+
 export interface OutputKeys {
   /** Output bucket: the records (published only when the file does not fail). */
   readonly output: string;
@@ -23,6 +26,11 @@ export interface OutputKeys {
   readonly rejects: string;
   /** Rejects bucket: the file's outcome, written for every file, failed or not. */
   readonly summary: string;
+  /** Rejects bucket, for a PARTIAL or FAILED file: the rejected rows as the partner sent them, in a CSV to fix and send again. */
+  readonly rejectsCsv: string;
+  /** Rejects bucket, for a PARTIAL or FAILED file: the one-page summary for the partner, as text and as HTML. */
+  readonly reportText: string;
+  readonly reportHtml: string;
 }
 
 /**
@@ -41,7 +49,15 @@ export function outputKeys(feed: FeedConfig, sourceKey: string, version: string,
     manifest: `${outputPrefix(feed)}${base}.manifest.json`,
     rejects: `${rejectsPrefix(feed)}${base}.rejects.ndjson`,
     summary: `${rejectsPrefix(feed)}${base}.summary.json`,
+    ...rejectReportKeys(`${rejectsPrefix(feed)}${base}.summary.json`),
   };
+}
+
+/** The keys of a file's reject report, beside its summary (`<name>.summary.json`). */
+export function rejectReportKeys(summaryKey: string): Pick<OutputKeys, 'rejectsCsv' | 'reportText' | 'reportHtml'> {
+  const base = summaryKey.slice(0, -'.summary.json'.length);
+  const [csv, text, html] = REJECT_REPORT_SUFFIXES;
+  return { rejectsCsv: `${base}${csv}`, reportText: `${base}${text}`, reportHtml: `${base}${html}` };
 }
 
 /** Keeps keys readable and safe for every consumer: no slashes, no control or exotic characters. */

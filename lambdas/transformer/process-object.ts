@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { EventPublisher, ObjectStore, PendingUpload } from './adapters/object-store.js';
 import { listedErrors, type FileError, type FileOutcome } from './engine/outcome.js';
+import { RejectCsvWriter, rejectSummaryHtml, rejectSummaryText, type RejectTally } from './engine/reject-report.js';
 import { transformFile, type CompiledFeed } from './engine/transform.js';
 import type { ObjectCreated } from './intake.js';
 import { PoisonMessageError } from './intake.js';
 import { versionRef, type FileLedger, type FileRecord, type FinalUpdate } from './ledger/file-ledger.js';
 import { EVENTS } from './metrics-names.js';
 import { resolveFeed, runsSplit, type FeedConfig, type PlatformConfig } from './model.js';
-import { outputKeys, splitKeys, type OutputKeys } from './output-keys.js';
+import { outputKeys, rejectReportKeys, splitKeys, type OutputKeys } from './output-keys.js';
 import { SPLIT_LEASE_MS, splitRunName, type SplitRunner } from './split/split-runner.js';
 
 export interface ProcessorDeps {
@@ -106,9 +107,14 @@ export async function unpublish(
   // Only a feed that splits can have parts (and only its role may list its output prefix).
   const parts = config.split ? await deps.store.list(deps.outputBucket, splitKeys(keys).partsPrefix) : [];
   const ownRejects = [kept.rejectsKey, kept.summaryKey];
+  // The partner's reject report belongs to the attempt whose summary the final record keeps.
+  const report = kept.summaryKey === keys.summary ? [] : [keys.rejectsCsv, keys.reportText, keys.reportHtml];
   await Promise.all([
     ...[keys.output, keys.manifest, ...parts].map((key) => deps.store.delete(deps.outputBucket, key)),
-    ...[keys.rejects, keys.summary].filter((key) => !ownRejects.includes(key)).map((key) => deps.store.delete(deps.rejectsBucket, key)),
+    ...[keys.rejects, keys.summary]
+      .filter((key) => !ownRejects.includes(key))
+      .concat(report)
+      .map((key) => deps.store.delete(deps.rejectsBucket, key)),
   ]);
 }
 
@@ -293,8 +299,11 @@ async function runAttempt(
     config.output.format === 'json' ? 'application/json' : 'application/x-ndjson',
   );
   const rejects = deps.store.upload(deps.rejectsBucket, keys.rejects, 'application/x-ndjson');
+  // The partner's copy of the rejected rows, in the file's own form (its charset is the declared one; a BOM may override it).
+  const rejectsCsv = deps.store.upload(deps.rejectsBucket, keys.rejectsCsv, 'text/csv');
+  const report = new RejectCsvWriter(rejectsCsv.stream, config.csv);
   // Every upload ends committed or aborted, whatever fails: an open one holds its stream and its parts.
-  const open = new Set([output, rejects]);
+  const open = new Set([output, rejects, rejectsCsv]);
   const settle = async (upload: PendingUpload, commit: boolean) => {
     await (commit ? upload.commit() : upload.abort());
     open.delete(upload);
@@ -307,9 +316,11 @@ async function runAttempt(
       output: output.stream,
       rejects: rejects.stream,
       sizeBytes: object.size,
+      rejectReport: report,
     });
     await settle(output, outcome.status !== 'FAILED');
     await settle(rejects, outcome.rowsRejected > 0);
+    await settle(rejectsCsv, outcome.rowsRejected > 0);
   } catch (err) {
     for (const aborted of await Promise.allSettled([...open].map((upload) => upload.abort()))) {
       if (aborted.status === 'rejected') ctx.stepFailed('abort-uploads', object, aborted.reason);
@@ -330,6 +341,7 @@ async function runAttempt(
     );
   }
   await deps.store.put(deps.rejectsBucket, keys.summary, JSON.stringify(summary, null, 2), 'application/json');
+  if (outcome.status !== 'SUCCEEDED') await writeRejectSummary(deps, keys, outcome, outcome.rowsRejected > 0 ? report.tally() : undefined);
   return {
     outcome,
     update: {
@@ -348,6 +360,23 @@ async function runAttempt(
   };
 }
 
+/**
+ * The one-page summary of a PARTIAL or FAILED file for the partner, as text and HTML, beside its
+ * rejects and `<name>.rejects.csv` (written while the file ran, when rows were rejected).
+ */
+export async function writeRejectSummary(
+  deps: Pick<ProcessorDeps, 'store' | 'rejectsBucket'>,
+  keys: Pick<OutputKeys, 'rejectsCsv' | 'reportText' | 'reportHtml'>,
+  outcome: FileOutcome,
+  tally: RejectTally | undefined,
+): Promise<void> {
+  const file = { key: outcome.key, ...(tally ? { reportKey: keys.rejectsCsv } : {}) };
+  await Promise.all([
+    deps.store.put(deps.rejectsBucket, keys.reportText, rejectSummaryText(outcome, tally, file), 'text/plain; charset=utf-8'),
+    deps.store.put(deps.rejectsBucket, keys.reportHtml, rejectSummaryHtml(outcome, tally, file), 'text/html; charset=utf-8'),
+  ]);
+}
+
 async function finishFailed(
   deps: ProcessorDeps,
   config: FeedConfig,
@@ -362,6 +391,7 @@ async function finishFailed(
     JSON.stringify(summaryOf(outcome, object, deps.configHash), null, 2),
     'application/json',
   );
+  await writeRejectSummary(deps, rejectReportKeys(summaryKey), outcome, undefined);
   return {
     outcome,
     update: {

@@ -129,7 +129,12 @@ export class PartnerEtlStack extends Stack {
       .filter((partner) => partner.access?.iamPrincipals?.length)
       .map((partner) => ({
         partner,
-        role: new PartnerUpload(this, `Upload-${partner.id}`, { partner, inboundBucket: inbound, encryptionKey: key }).role,
+        role: new PartnerUpload(this, `Upload-${partner.id}`, {
+          partner,
+          inboundBucket: inbound,
+          encryptionKey: key,
+          rejectsBucket: rejects,
+        }).role,
       }));
     // Only when some partner asks for SFTP: one Transfer Family server (it costs by the hour), a user per such partner.
     const sftpPartners = config.partners.filter((partner) => partner.access?.sftp);

@@ -13,6 +13,7 @@ import type { FileWarning } from '../../lambdas/transformer/engine/header-drift.
 import { DynamoDbFileLedger } from '../../lambdas/transformer/ledger/dynamodb-ledger.js';
 import { FINAL_STATUSES, type FileRecord } from '../../lambdas/transformer/ledger/file-ledger.js';
 import { listFeeds, type FeedConfig, type PlatformConfig } from '../../lambdas/transformer/model.js';
+import { rejectReportKeys } from '../../lambdas/transformer/output-keys.js';
 import { MAX_RECEIVE_COUNT } from '../config/queue-settings.js';
 import { createBundle } from '../config/bundle.js';
 import { configStamp } from './config-stamp.js';
@@ -149,13 +150,21 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     await pipeline(got.Body as Readable, createWriteStream(target));
   };
+  // The partner's reject report of a PARTIAL or FAILED file (a split file has none yet).
+  const mirrorReport = async (key: string) => {
+    await mirror(names.buckets.rejects, key).catch((err: Error) => {
+      if (err.name !== 'NoSuchKey') throw err;
+    });
+  };
   const mirrorRecord = async (record: FileRecord) => {
     if (record.status === 'DUPLICATE') return; // nothing new was written
+    const report = record.status !== 'SUCCEEDED' && record.summaryKey ? rejectReportKeys(record.summaryKey) : undefined;
     await Promise.all([
       mirror(names.buckets.output, record.outputKey),
       mirror(names.buckets.output, record.manifestKey),
       mirror(names.buckets.rejects, record.rejectsKey),
       mirror(names.buckets.rejects, record.summaryKey),
+      ...(report ? [report.reportText, report.reportHtml, ...(record.rejectsKey ? [report.rejectsCsv] : [])].map(mirrorReport) : []),
       // a split file's parts, which its manifest lists
       ...(record.manifestKey
         ? [

@@ -15,6 +15,8 @@ export interface DecodeOptions {
    * one the file's start settled (no BOM is looked for), and errors name offsets and lines of the file.
    */
   readonly start?: { readonly textOffset: number; readonly line: number };
+  /** Called once the encoding is settled: the one read in, and whether a byte-order mark chose it. */
+  readonly onEncoding?: (encoding: Encoding, bom: boolean) => void;
 }
 
 /** Bytes looked at before decoding starts: the byte-order mark, and the NUL pattern of UTF-16 without one. */
@@ -68,6 +70,7 @@ export async function* decodeStream(input: AsyncIterable<Uint8Array>, options: D
       head = Buffer.concat([head, chunk]);
       if (head.length < SNIFF_BYTES) continue;
       const picked = pickEncoding(head, options.encoding);
+      options.onEncoding?.(picked.encoding, picked.bomLength > 0);
       decoder = createChunkDecoder(picked.encoding, lineAfter);
       data = head.subarray(picked.bomLength);
     }
@@ -76,6 +79,7 @@ export async function* decodeStream(input: AsyncIterable<Uint8Array>, options: D
   if (!decoder) {
     if (head.length === 0) return;
     const picked = pickEncoding(head, options.encoding);
+    options.onEncoding?.(picked.encoding, picked.bomLength > 0);
     decoder = createChunkDecoder(picked.encoding, lineAfter);
     yield* decodePiece(decoder, head.subarray(picked.bomLength), emit);
   }

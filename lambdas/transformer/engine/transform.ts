@@ -9,6 +9,7 @@ import { describeHeaderDrift, detectHeaderDrift, type FileWarning } from './head
 import { compileMapping, FallbackCounter, MappingError, type CompiledMapping, type MappingOptions, type Row } from './mapping.js';
 import { FileLevelError, type FileError, type FileOutcome, type RowError, type RowErrorCode, type RowReject } from './outcome.js';
 import { RecordWriter } from './record-writer.js';
+import type { FileDialect, RejectCsvWriter } from './reject-report.js';
 import { compileValidator, createSchemaAjv, type RecordValidator } from './schema.js';
 
 /** A feed ready to run: mapping and schema compiled once, reused for every file. */
@@ -90,6 +91,8 @@ export interface TransformRequest {
   readonly onProgress?: (progress: Progress) => void;
   /** Set when `input` is a chunk of a split file that does not start the file (see split.ts). */
   readonly start?: ChunkStart;
+  /** The partner's reject report: gets every rejected row, written back in the file's own dialect and encoding. */
+  readonly rejectReport?: RejectCsvWriter;
 }
 
 /**
@@ -182,7 +185,10 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
     }
     const entry: RowReject = { line: record.line, record: recordNo, code, message: quoted, ...where, raw };
     if (errors.length < limits.maxErrors) errors.push({ line: record.line, record: recordNo, code, ...where, message });
-    return settled(rejects.write(JSON.stringify(entry)));
+    const reported = request.rejectReport?.add(entry, dialect);
+    const written = rejects.write(JSON.stringify(entry));
+    if (reported) return reported.then(() => settled(written));
+    return settled(written);
   };
 
   const tokenizer = new CsvTokenizer({
@@ -220,6 +226,16 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
   if (masking && columns) piiColumns = piiColumnsOf(columns);
   let protoColumn = columns ? columns.indexOf('__proto__') : -1; // a `__proto__` header is defined on the row, never assigned
   const nullIsEmpty = nullValues.size === 1 && nullValues.has('');
+  // What the reject report writes back in the partner's own form.
+  let headerRaw: string | undefined;
+  let settledEncoding: { encoding: Encoding; bom: boolean } | undefined;
+  let lineBreak: string | undefined;
+  const dialect = (): FileDialect => ({
+    encoding: settledEncoding?.encoding ?? start?.encoding ?? config.csv.encoding,
+    bom: settledEncoding?.bom ?? false,
+    lineBreak: lineBreak ?? '\n',
+    ...(headerRaw === undefined ? {} : { header: headerRaw }),
+  });
 
   /** One record, synchronously unless the interpreter or a waiting sink is involved. */
   const processRecord = (record: CsvRecord): FileError | undefined | Promise<FileError | undefined> => {
@@ -229,6 +245,7 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
       if (drift) warnings.push(drift);
       if ('code' in header) return header;
       columns = header.columns;
+      headerRaw = record.raw;
       protoColumn = columns.indexOf('__proto__');
       if (masking) piiColumns = piiColumnsOf(columns);
       return undefined;
@@ -277,9 +294,13 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
           bytesIn = bytes;
         },
         ...(start ? { start: { textOffset: start.textOffset, line: start.line } } : {}),
+        onEncoding: (encoding, bom) => {
+          settledEncoding = { encoding, bom };
+        },
       });
       let lastReport = 0;
       for await (const chunk of text) {
+        if (lineBreak === undefined) lineBreak = firstLineBreak(chunk);
         for (const record of tokenizer.push(chunk)) {
           let fileError = processRecord(record);
           if (fileError instanceof Promise) fileError = await fileError;
@@ -308,9 +329,17 @@ export async function transformFile(feed: CompiledFeed, request: TransformReques
 
   const fileError = await run();
   request.onProgress?.({ bytes: bytesIn, rows: rowsIn });
+
   await rejects.finish();
   if (!fileError) await output.finish();
   return finish(fileError);
+}
+
+/** The chunk's first line break; undefined when it has none or ends with a CR that may start a CRLF. */
+function firstLineBreak(chunk: string): string | undefined {
+  const at = chunk.search(/[\r\n]/);
+  if (at === -1 || (chunk[at] === '\r' && at === chunk.length - 1)) return undefined;
+  return chunk[at] === '\r' && chunk[at + 1] === '\n' ? '\r\n' : chunk[at];
 }
 
 /** What a file's rows add up to, before its status is settled. */

@@ -3,6 +3,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { PartnerConfig } from '../../../lambdas/transformer/model.js';
+import { REJECT_REPORT_SUFFIXES } from '../../../lambdas/transformer/output-keys.js';
 import { acknowledge, wildcardResourceFinding } from '../nag.js';
 
 export interface PartnerUploadProps {
@@ -11,6 +12,8 @@ export interface PartnerUploadProps {
   readonly inboundBucket: s3.IBucket;
   /** The platform key the inbound bucket encrypts with: uploads must use it. */
   readonly encryptionKey: kms.IKey;
+  /** Where the partner's reject reports are: the role may read those of its own feeds (and list its own prefix). */
+  readonly rejectsBucket?: s3.IBucket;
 }
 
 /** The S3 actions of an upload: a put, and the multipart upload a put may be (and its abort). Nothing reads, lists or deletes. */
@@ -61,10 +64,44 @@ export class PartnerUpload extends Construct {
           },
         }),
         usePlatformKeyThroughS3(props.encryptionKey),
+        ...(props.rejectsBucket ? readOwnRejectReports(partner, props.rejectsBucket) : []),
       ],
     });
     acknowledgePartnerPrefixes(policy, partner, props.inboundBucket);
+    if (props.rejectsBucket) {
+      const rejects = props.rejectsBucket;
+      const reason = `Reject reports are named per file; the wildcards cover only ${partner.id}'s own report files.`;
+      acknowledge(
+        policy,
+        partner.feeds.flatMap((f) =>
+          REJECT_REPORT_SUFFIXES.map((suffix) => ({ id: wildcardResourceFinding(rejects, `/${partner.id}/${f.id}/*${suffix}`), reason })),
+        ),
+      );
+    }
   }
+}
+
+/**
+ * The partner reads its own reject reports (the CSV and the summaries under `<partner>/<feed>/` in
+ * the rejects bucket), and lists its own prefix there to find them; not the engineers' rejects NDJSON,
+ * nor a split run's work files, nor any other partner's.
+ */
+function readOwnRejectReports(partner: PartnerConfig, rejectsBucket: s3.IBucket): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({
+      sid: 'ReadOwnRejectReports',
+      actions: ['s3:GetObject'],
+      resources: partner.feeds.flatMap((f) =>
+        REJECT_REPORT_SUFFIXES.map((suffix) => rejectsBucket.arnForObjects(`${partner.id}/${f.id}/*${suffix}`)),
+      ),
+    }),
+    new iam.PolicyStatement({
+      sid: 'ListOwnRejects',
+      actions: ['s3:ListBucket'],
+      resources: [rejectsBucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': [`${partner.id}/`, `${partner.id}/*`] } },
+    }),
+  ];
 }
 
 /** The objects under a partner's feed prefixes in the inbound bucket. */

@@ -227,11 +227,18 @@ describe('the handler', () => {
       const shipments = await harness.upload('globex/shipments/b.txt', 'x|y\n');
       const result = await harness.invoke(harness.sqsEvent(harness.bodyOf(orders), harness.bodyOf(shipments)));
       expect(result.batchItemFailures).toEqual([]);
-      // every request of each file, through its own feed's store: read, output, rejects, manifest (not
-      // for globex's file, which FAILED: its columns are wrong), summary
-      const requests = ['open inbound', 'upload output', 'upload rejects', 'put rejects'];
+      // every request of each file, through its own feed's store: read, output, rejects and the partner's
+      // rejects CSV, manifest (not for globex's file, which FAILED: its columns are wrong), summary, and
+      // for the failed file the partner's summary as text and HTML
+      const requests = ['open inbound', 'upload output', 'upload rejects', 'upload rejects', 'put rejects'];
       expect(used.sort()).toEqual(
-        [...requests.map((r) => `acme/orders ${r}`), 'acme/orders put output', ...requests.map((r) => `globex/shipments ${r}`)].sort(),
+        [
+          ...requests.map((r) => `acme/orders ${r}`),
+          'acme/orders put output',
+          ...requests.map((r) => `globex/shipments ${r}`),
+          'globex/shipments put rejects',
+          'globex/shipments put rejects',
+        ].sort(),
       );
       expect(await harness.listKeys(harness.buckets.output, 'orders/partner=acme/feed=orders/')).toHaveLength(2);
     } finally {

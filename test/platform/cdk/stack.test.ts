@@ -260,7 +260,7 @@ describe('partner upload roles', () => {
     expect(JSON.stringify(template.toJSON().Outputs.PartnerUploadRoleArns.Value)).toContain('UploadacmeRole');
   });
 
-  it("allows exactly PutObject and AbortMultipartUpload on the partner's own feed prefixes, TLS and the platform key required", () => {
+  it("allows exactly PutObject and AbortMultipartUpload on the partner's own feed prefixes (TLS and the platform key required), and reading its own reject reports", () => {
     for (const partner of config.partners) {
       const statements = uploadPolicyOf(partner.id).PolicyDocument.Statement;
       const objects = partner.feeds.map((f) => objectArn(f.source.prefix));
@@ -298,9 +298,28 @@ describe('partner upload roles', () => {
           Resource: { 'Fn::GetAtt': [expect.stringMatching(/^PlatformKey/), 'Arn'] },
           Condition: { StringLike: { 'kms:ViaService': 's3.*.amazonaws.com' } },
         },
+        {
+          Sid: 'ReadOwnRejectReports',
+          Effect: 'Allow',
+          Action: 's3:GetObject',
+          Resource: partner.feeds.flatMap((f) =>
+            ['.rejects.csv', '.rejects-summary.txt', '.rejects-summary.html'].map((suffix) => ({
+              'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^RejectsBucket/), 'Arn'] }, `/${partner.id}/${f.id}/*${suffix}`]],
+            })),
+          ),
+        },
+        {
+          Sid: 'ListOwnRejects',
+          Effect: 'Allow',
+          Action: 's3:ListBucket',
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/^RejectsBucket/), 'Arn'] },
+          Condition: { StringLike: { 's3:prefix': [`${partner.id}/`, `${partner.id}/*`] } },
+        },
       ]);
-      // never another partner's prefix
+      // never another partner's prefix, nor the engineers' rejects NDJSON or a split run's work files
       const text = JSON.stringify(statements);
+      expect(text).not.toContain('.ndjson');
+      expect(text).not.toContain('.split/');
       for (const other of config.partners.filter((p) => p.id !== partner.id)) expect(text).not.toContain(`/${other.id}/`);
     }
   });
