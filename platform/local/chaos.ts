@@ -32,6 +32,7 @@ import { FINAL_STATUSES, type FileRecord } from '../../lambdas/transformer/ledge
 import { versionRef } from '../../lambdas/transformer/ledger/file-ledger.js';
 import { listFeeds, type FeedConfig } from '../../lambdas/transformer/model.js';
 import { eventIdOf } from '../../lambdas/transformer/process-object.js';
+import { rejectReportKeys } from '../../lambdas/transformer/output-keys.js';
 import { createBundle } from '../config/bundle.js';
 import { feedEventPattern } from '../config/feed-pattern.js';
 import { findGoldenCases, sampleKey } from '../config/golden.js';
@@ -394,6 +395,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     if (record.rejectsKey) rejectsObjects.add(record.rejectsKey);
     if (record.summaryKey) rejectsObjects.add(record.summaryKey);
+    if (record.summaryKey && (record.status === 'PARTIAL' || record.status === 'FAILED')) {
+      // the partner's reject report beside them
+      const report = rejectReportKeys(record.summaryKey);
+      for (const key of [report.reportText, report.reportHtml, ...(record.rejectsKey ? [report.rejectsCsv] : [])]) rejectsObjects.add(key);
+    }
     if (p.poison) {
       if (record.status !== 'FAILED') violations.push(`${version}: a poison file ended ${record.status}, not FAILED`);
       continue;
