@@ -57,6 +57,11 @@ export interface FeedConfig {
   readonly schemaFile: string;
   /** The JSON Schema (2020-12) of one output record. */
   readonly schema: Record<string, unknown>;
+  /**
+   * The output contract's semver (the schema's `x-version` or `$id` suffix): its major is in the
+   * output key (`v=2/`) and the manifest, the full version in the manifest and the event.
+   */
+  readonly schemaVersion?: string;
   /** `mask`: the `pii` output fields are masked in the output too (absent: only in the rejects). */
   readonly output: { readonly dataset: string; readonly format: OutputFormat; readonly mask?: boolean };
   /**

@@ -43,7 +43,9 @@ export function outputKeys(feed: FeedConfig, sourceKey: string, version: string,
   const safeFile = sanitise(file);
   const safeVersion = sanitise(version);
   const ext = feed.output.format === 'json' ? 'json' : 'ndjson';
-  const base = `date=${day}/${safeFile}.${safeVersion}`;
+  // The contract's major version, when the schema has one: a breaking change writes under a new prefix.
+  const major = feed.schemaVersion ? `v=${feed.schemaVersion.split('.')[0]}/` : '';
+  const base = `${major}date=${day}/${safeFile}.${safeVersion}`;
   return {
     output: `${outputPrefix(feed)}${base}.${ext}`,
     manifest: `${outputPrefix(feed)}${base}.manifest.json`,

@@ -336,7 +336,7 @@ async function runAttempt(
     await deps.store.put(
       deps.outputBucket,
       keys.manifest,
-      JSON.stringify({ ...summary, output: { bucket: deps.outputBucket, key: keys.output }, schema: config.schemaFile }, null, 2),
+      JSON.stringify({ ...summary, output: { bucket: deps.outputBucket, key: keys.output }, ...manifestSchema(config) }, null, 2),
       'application/json',
     );
   }
@@ -423,6 +423,12 @@ function syntheticOutcome(config: FeedConfig, object: ObjectCreated): FileOutcom
   };
 }
 
+/** The manifest's contract fields: the schema file, and its version and major when it has one. */
+export function manifestSchema(config: FeedConfig): { schema: string; schemaVersion?: string; schemaMajor?: number } {
+  if (!config.schemaVersion) return { schema: config.schemaFile };
+  return { schema: config.schemaFile, schemaVersion: config.schemaVersion, schemaMajor: Number(config.schemaVersion.split('.')[0]) };
+}
+
 export function summaryOf(outcome: FileOutcome, object: ObjectCreated, configHash: string) {
   return {
     status: outcome.status,
@@ -464,6 +470,7 @@ export async function sendEvent(deps: ProcessorDeps, config: FeedConfig, object:
     rejects: record.rejectsKey ? { bucket: deps.rejectsBucket, key: record.rejectsKey } : null,
     summary: record.summaryKey ? { bucket: deps.rejectsBucket, key: record.summaryKey } : null,
     schema: `${config.partner}/${config.schemaFile}`,
+    schemaVersion: config.schemaVersion ?? null,
     configHash: deps.configHash,
     errors: listedErrors(record.errors ?? []),
     ...(record.warnings ? { warnings: record.warnings } : {}),

@@ -31,9 +31,19 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .command('validate')
     .description('check every partner file, expression and schema, then run every golden sample against its expected output')
     .option('--update', "write or refresh each differing sample's expected output from the engine, after showing the diff")
+    .option(
+      '--base <git-ref>',
+      'compare every schema with the one at the ref: a breaking change needs a major version bump, any other a minor one',
+    )
     .addOption(rootOption())
-    .action(async (options: { root: string; update?: boolean }) => {
-      setExitCode(await runValidateCommand({ root: resolve(options.root), update: options.update ?? false }));
+    .action(async (options: { root: string; update?: boolean; base?: string }) => {
+      setExitCode(
+        await runValidateCommand({
+          root: resolve(options.root),
+          update: options.update ?? false,
+          ...(options.base === undefined ? {} : { base: options.base }),
+        }),
+      );
     });
 
   program

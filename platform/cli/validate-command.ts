@@ -2,12 +2,15 @@ import { applyGoldenChanges, findGoldenCases, goldenChanges, runGoldenCase, samp
 import { lineDiff } from '../config/golden-diff.js';
 import { loadPlatformConfig } from '../config/load-config.js';
 import { formatProblem } from '../config/problems.js';
+import { compareSchemasWithBase } from '../config/schema-base.js';
 import { safeWriter } from './terminal.js';
 
 export interface ValidateOptions {
   readonly root: string;
   /** Write or refresh the expected output of every sample that differs, after showing the diff. */
   readonly update?: boolean;
+  /** A git ref: every schema is compared with its version there, and a change must bump its version. */
+  readonly base?: string;
 }
 
 /**
@@ -47,11 +50,30 @@ export async function runValidateCommand(options: ValidateOptions): Promise<numb
       if (options.update && o.status === 'FAILED') out.write('     not updated: a sample must end SUCCEEDED or PARTIAL\n');
     }
   }
+  let contractProblems = 0;
+  if (options.base !== undefined) {
+    let verdicts;
+    try {
+      verdicts = compareSchemasWithBase(options.root, config, options.base);
+    } catch (err) {
+      out.write(`${(err as Error).message}\n`);
+      return 2;
+    }
+    out.write(`\noutput contracts against ${options.base}:\n`);
+    for (const v of verdicts) {
+      const versions = v.baseVersion || v.headVersion ? ` ${v.baseVersion ?? '-'} -> ${v.headVersion ?? '-'}` : '';
+      const verdict = v.problem ? 'FAIL' : v.changes.length > 0 ? 'ok  ' : 'same';
+      out.write(`${verdict} ${v.file} (${v.feed})${versions}${v.problem ? `: ${v.problem}` : v.note ? `: ${v.note}` : ''}\n`);
+      for (const c of v.changes) out.write(`     ${c.kind === 'breaking' ? 'breaking  ' : 'compatible'} ${c.field}: ${c.description}\n`);
+      if (v.problem) contractProblems++;
+    }
+  }
   const feeds = config.partners.reduce((n, p) => n + p.feeds.length, 0);
   const updated = options.update ? `, ${updatedSamples} updated` : '';
   out.write(
     `\n${config.partners.length} partners, ${feeds} feeds, ${cases.length} samples: ` +
-      `${errors} config error${errors === 1 ? '' : 's'}, ${failedSamples} failing sample${failedSamples === 1 ? '' : 's'}${updated}\n`,
+      `${errors} config error${errors === 1 ? '' : 's'}, ${failedSamples} failing sample${failedSamples === 1 ? '' : 's'}${updated}` +
+      `${options.base !== undefined ? `, ${contractProblems} contract version problem${contractProblems === 1 ? '' : 's'}` : ''}\n`,
   );
-  return errors > 0 || failedSamples > 0 ? 1 : 0;
+  return errors > 0 || failedSamples > 0 || contractProblems > 0 ? 1 : 0;
 }

@@ -19,6 +19,7 @@ import { compileExpression, ExpressionSyntaxError } from '../../lambdas/transfor
 import { checkSchema } from '../../lambdas/transformer/engine/schema.js';
 import { ajvRegExp, LinearRegexError } from '../../lambdas/transformer/engine/linear-regex.js';
 import partnerSchema from './partner.schema.json' with { type: 'json' };
+import { schemaVersion } from './schema-compat.js';
 import { parseSchedule, type RawSchedule, type ScheduleConfig } from '../../lambdas/transformer/schedule.js';
 import { checkProducedFields, fieldTree, expressionTree } from './required-fields.js';
 import { ConfigError, sortProblems, type ConfigProblem } from './problems.js';
@@ -405,6 +406,7 @@ function buildFeed(root: string, partner: string, raw: RawFeed, path: Path, doc:
     mapping,
     schemaFile: raw.schema,
     schema,
+    ...versionOf(schema),
     output: { dataset: raw.output.dataset, format: raw.output.format ?? 'ndjson', ...(raw.output.mask ? { mask: true } : {}) },
     ...(raw.pii?.length ? { pii: raw.pii } : {}),
     errors: { maxRejectedPercent: raw.errors?.maxRejectedPercent ?? 0 },
@@ -595,6 +597,12 @@ function readReferenced(root: string, partner: string, rel: string, fail: (messa
   return readFileSync(path, 'utf8');
 }
 
+/** The schema's version, when it declares one (a malformed one was refused by parseSchema). */
+function versionOf(schema: Record<string, unknown>): { schemaVersion?: string } {
+  const version = schemaVersion(schema).version;
+  return version ? { schemaVersion: version.text } : {};
+}
+
 function parseSchema(text: string, file: string, problems: ConfigProblem[]): Record<string, unknown> | undefined {
   let schema: unknown;
   try {
@@ -635,6 +643,12 @@ function parseSchema(text: string, file: string, problems: ConfigProblem[]): Rec
     problems.push(problem(file, pos.line, pos.column, err.message, err.pattern));
   }
   if (refused.length > 0) return undefined;
+  const version = schemaVersion(schema);
+  if (version.problem) {
+    const pos = positionInText(text, Math.max(1, text.indexOf('"x-version"') + 1));
+    problems.push(problem(file, pos.line, pos.column, version.problem));
+    return undefined;
+  }
   return schema as Record<string, unknown>;
 }
 

@@ -31,7 +31,7 @@ import { DynamoDbFileLedger, padSequencer } from '../../lambdas/transformer/ledg
 import { FINAL_STATUSES, type FileRecord } from '../../lambdas/transformer/ledger/file-ledger.js';
 import { versionRef } from '../../lambdas/transformer/ledger/file-ledger.js';
 import { listFeeds, type FeedConfig } from '../../lambdas/transformer/model.js';
-import { eventIdOf } from '../../lambdas/transformer/process-object.js';
+import { eventIdOf, manifestSchema } from '../../lambdas/transformer/process-object.js';
 import { rejectReportKeys } from '../../lambdas/transformer/output-keys.js';
 import { createBundle } from '../config/bundle.js';
 import { feedEventPattern } from '../config/feed-pattern.js';
@@ -440,7 +440,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const gotSummary = withoutDuration(await read(buckets.rejects, record.summaryKey));
     if (gotSummary !== JSON.stringify(summary)) violations.push(`${version}: summary ${gotSummary}, fault-free ${JSON.stringify(summary)}`);
     if (isPublished) {
-      const manifest = { ...summary, output: { bucket: buckets.output, key: record.outputKey }, schema: p.feed.schemaFile };
+      const manifest = { ...summary, output: { bucket: buckets.output, key: record.outputKey }, ...manifestSchema(p.feed) };
       const gotManifest = withoutDuration(await read(buckets.output, record.manifestKey));
       if (gotManifest !== JSON.stringify(manifest))
         violations.push(`${version}: manifest ${gotManifest}, fault-free ${JSON.stringify(manifest)}`);

@@ -70,6 +70,7 @@ export function draftFeed(request: DraftRequest): FeedDraft {
   const mapping = columns.map((c) => [c.output, expressionFor(c.column, c.type, !c.required)] as const);
   const schema = {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
+    'x-version': '1.0.0', // the output contract's first version (validate --base checks later changes)
     title: `${request.partner}/${request.feed} record`,
     description: `Drafted by partner-etl init from ${request.sampleName}; review the types, formats and enums.`,
     type: 'object',

@@ -28,6 +28,8 @@ export function createSchemaAjv(regExp: typeof ajvRegExp = ajvRegExp, options: {
     code: { regExp },
   });
   (addFormats as unknown as (a: Ajv2020) => void)(ajv);
+  // The output contract's semver (checked by the config loader and `validate --base`): an annotation.
+  ajv.addKeyword({ keyword: 'x-version', schemaType: 'string' });
   return ajv;
 }
 

@@ -23,7 +23,7 @@ import type { ObjectCreated } from '../intake.js';
 import { versionRef, type FileRecord, type FinalUpdate } from '../ledger/file-ledger.js';
 import { resolveFeed, type FeedConfig } from '../model.js';
 import { outputKeys, splitKeys, type OutputKeys, type SplitKeys } from '../output-keys.js';
-import { publishIfPublished, sendEvent, summaryOf, unpublish, type ProcessorDeps } from '../process-object.js';
+import { manifestSchema, publishIfPublished, sendEvent, summaryOf, unpublish, type ProcessorDeps } from '../process-object.js';
 import { splitRunName, type SplitRunInput } from './split-runner.js';
 
 export type SplitDeps = Omit<ProcessorDeps, 'split'>;
@@ -204,7 +204,7 @@ export async function reduceStep(deps: SplitDeps, run: PlannedRun): Promise<File
         parts: results.map((r) => ({ key: split.part(r.index), records: r.outcome.rowsOut })),
       },
       split: { chunks: run.chunks, sizeBytes: object.size },
-      schema: config.schemaFile,
+      ...manifestSchema(config),
     };
     await deps.store.put(deps.outputBucket, keys.manifest, JSON.stringify(manifest, null, 2), 'application/json');
   }

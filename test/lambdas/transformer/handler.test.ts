@@ -32,17 +32,25 @@ describe('every sample feed through S3, an EventBridge-shaped SQS message and th
       expect(['SUCCEEDED', 'PARTIAL']).toContain(record!.status);
       expect(record!.rowsIn).toBe(record!.rowsOut! + record!.rowsRejected!);
       expect(await h.read(h.buckets.output, record!.outputKey!)).toBe(readFileSync(join(REPO, c.expected), 'utf8'));
+      // every sample schema has a version: its major is in the key, the full version in the manifest
+      const major = c.feed.schemaVersion!.split('.')[0];
       expect(record!.outputKey).toMatch(
-        new RegExp(`^${c.feed.output.dataset}/partner=${c.feed.partner}/feed=${c.feed.id}/date=\\d{4}-\\d{2}-\\d{2}/[^/]+\\.ndjson$`),
+        new RegExp(
+          `^${c.feed.output.dataset}/partner=${c.feed.partner}/feed=${c.feed.id}/v=${major}/date=\\d{4}-\\d{2}-\\d{2}/[^/]+\\.ndjson$`,
+        ),
       );
       const manifest = JSON.parse(await h.read(h.buckets.output, record!.manifestKey!));
       expect(manifest).toMatchObject({ status: record!.status, rowsIn: record!.rowsIn, schema: c.feed.schemaFile, etag: object.etag });
+      expect(manifest).toMatchObject({ schemaVersion: c.feed.schemaVersion, schemaMajor: Number(major) });
       expect(manifest.configHash).toMatch(/^[0-9a-f]{64}$/);
       if (record!.rowsRejected) {
         expect(await h.read(h.buckets.rejects, record!.rejectsKey!)).toBe(readFileSync(join(REPO, c.expectedRejects), 'utf8'));
       }
       const event = h.events.events.find((e) => e.detail.key === object.key);
-      expect(event).toMatchObject({ detailType: 'FileProcessed', detail: { status: record!.status, rowsOut: record!.rowsOut } });
+      expect(event).toMatchObject({
+        detailType: 'FileProcessed',
+        detail: { status: record!.status, rowsOut: record!.rowsOut, schemaVersion: c.feed.schemaVersion },
+      });
     });
   }
 });
